@@ -1,0 +1,66 @@
+public import EventStore
+import Foundation
+public import Hummingbird
+
+/// Settings of the HTTP API.
+public struct APIConfiguration: Sendable {
+    public var auth: AuthMode
+    /// Bearer token for `POST /api/v1/users`; nil disables the route (403).
+    public var adminToken: String?
+
+    public init(auth: AuthMode = .apiKey, adminToken: String? = nil) {
+        self.auth = auth
+        self.adminToken = adminToken
+    }
+}
+
+/// Everything the routes need, wired once.
+public struct AlmanacServices: Sendable {
+    public let store: EventStore
+    public let commands: CommandExecutor
+    public let users: UserDirectory
+    public let todos: TodoService
+
+    public init(store: EventStore) {
+        self.store = store
+        commands = CommandExecutor(store: store, todos: TodoTable(logger: store.logger))
+        users = UserDirectory(commands: commands)
+        todos = TodoService(commands: commands)
+    }
+}
+
+/// The HTTP API: routes, middleware and error rendering.
+public enum AlmanacAPI {
+    public static func router(services: AlmanacServices, configuration: APIConfiguration) async throws
+        -> Router<AppRequestContext>
+    {
+        var defaultUser: AuthenticatedUser?
+        if configuration.auth == .none {
+            defaultUser = try await services.users.user(named: UserDirectory.defaultUserName)
+            if defaultUser == nil {
+                defaultUser = try await services.users.create(name: UserDirectory.defaultUserName).user
+            }
+        }
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        let api = router.group("api/v1")
+        api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }
+        api.get("openapi.yaml") { _, _ in try openAPIDocument() }
+        UserRoutes(users: services.users, adminToken: configuration.adminToken).register(on: api)
+        let authenticated = api.group()
+            .add(middleware: AuthMiddleware(mode: configuration.auth, users: services.users, defaultUser: defaultUser))
+        TodoRoutes(service: services.todos).register(on: authenticated)
+        return router
+    }
+
+    static func openAPIDocument() throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let data = try? Data(contentsOf: url)
+        else { throw APIError(.internalServerError, "the OpenAPI document is missing from the build") }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

@@ -1,0 +1,64 @@
+public import Domain
+public import EventStore
+import HTTPTypes
+import Logging
+public import PostgresNIO
+
+/// Runs a command against one user's stream: in one transaction it reads the stream version,
+/// decides the events, appends them with that expected version and updates the todo list.
+///
+/// The stream row is locked while deciding (so commands of one user queue instead of failing);
+/// the append still checks the version, and a `VersionConflict` is retried a few times, then 409.
+public struct CommandExecutor: Sendable {
+    public let store: EventStore
+    public let todos: TodoTable
+    public var maxAttempts = 5
+
+    public init(store: EventStore, todos: TodoTable) {
+        self.store = store
+        self.todos = todos
+    }
+
+    var logger: Logger { store.logger }
+
+    /// `decide` gets the connection (inside the transaction) and the current version, and returns
+    /// the events to append plus the command's result.
+    public func execute<Result: Sendable>(
+        user: Int64,
+        _ decide: @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await store.client.withTransaction(logger: logger) { connection in
+                    let version = try await store.version(of: user, on: connection, lock: true)
+                    let (events, result) = try await decide(connection, version)
+                    try await append(events, user: user, expectedVersion: version, on: connection)
+                    return result
+                }
+            } catch let conflict as VersionConflict {
+                guard attempt < maxAttempts else {
+                    logger.warning("command gave up after conflicts", metadata: ["conflict": "\(conflict)"])
+                    throw APIError(.conflict, "the todo list changed concurrently; retry the request")
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
+            }
+        }
+    }
+
+    /// Appends domain events and applies them to the todo list in the caller's transaction.
+    public func append(_ events: [TodoEvent], user: Int64, expectedVersion: Int64, on connection: PostgresConnection)
+        async throws
+    {
+        guard !events.isEmpty else { return }
+        let todos = self.todos
+        _ = try await store.append(
+            stream: user,
+            expectedVersion: expectedVersion,
+            events: events.map { NewEvent(type: $0.type, data: EventCoding.encode($0)) },
+            on: connection,
+            inline: { _, connection in try await todos.apply(events, user: user, on: connection) }
+        )
+    }
+}

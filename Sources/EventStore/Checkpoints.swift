@@ -1,0 +1,31 @@
+import Logging
+public import PostgresNIO
+
+/// Saved progress of global-log readers, written in the reader's own transaction.
+public enum Checkpoints {
+    public static func load(_ name: String, on connection: PostgresConnection, logger: Logger, lock: Bool = false)
+        async throws -> GlobalCursor
+    {
+        let query: PostgresQuery =
+            lock
+            ? "SELECT txid::text, position FROM checkpoints WHERE name = \(name) FOR UPDATE"
+            : "SELECT txid::text, position FROM checkpoints WHERE name = \(name)"
+        for try await (txid, position) in try await connection.query(query, logger: logger).decode((String, Int64).self)
+        {
+            return GlobalCursor(txid: UInt64(txid) ?? 0, position: position)
+        }
+        return .start
+    }
+
+    public static func save(_ name: String, _ cursor: GlobalCursor, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await connection.query(
+            """
+            INSERT INTO checkpoints (name, txid, position) VALUES (\(name), \(String(cursor.txid))::xid8, \(cursor.position))
+            ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, position = EXCLUDED.position, updated_at = now()
+            """,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+// The SELECT list that `RecordedEvent.init(row:)` decodes, shared by every read.
+import PostgresNIO
+
+extension RecordedEvent {
+    static let columns = """
+        position, txid::text, stream_id, version, event_id, type, data::text,
+        (extract(epoch FROM recorded_at) * 1000000)::int8
+        """
+
+    init(row: PostgresRow) throws {
+        let (position, txid, stream, version, eventID, type, data, recordedAt) = try row.decode(
+            (Int64, String, Int64, Int64, UUID, String, String, Int64).self
+        )
+        self.init(
+            position: position,
+            txid: UInt64(txid) ?? 0,
+            streamID: stream,
+            version: version,
+            eventID: eventID,
+            type: type,
+            data: Array(data.utf8),
+            recordedAt: recordedAt
+        )
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The event log on PostgreSQL: appends with optimistic concurrency, reads by stream and by
+/// global (gap-safe) position.
+public struct EventStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    /// The NOTIFY channel appends signal on; the payload is the stream id.
+    public static let notificationChannel = "almanac_events"
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Work to do inside the append's transaction after the events are inserted (an inline projection).
+    public typealias InlineProjection =
+        @Sendable (_ events: [RecordedEvent], _ connection: PostgresConnection) async throws -> Void
+
+    /// Appends `events` to `stream` in their own transaction.
+    @discardableResult
+    public func append(
+        stream: Int64,
+        expectedVersion: Int64,
+        events: [NewEvent],
+        inline: InlineProjection? = nil
+    ) async throws -> [RecordedEvent] {
+        try await client.withTransaction(logger: logger) { connection in
+            try await append(
+                stream: stream,
+                expectedVersion: expectedVersion,
+                events: events,
+                on: connection,
+                inline: inline
+            )
+        }
+    }
+
+    /// Appends inside the caller's transaction. Throws `VersionConflict` when the stream is not at
+    /// `expectedVersion`; versions stay contiguous 1...n.
+    public func append(
+        stream: Int64,
+        expectedVersion: Int64,
+        events: [NewEvent],
+        on connection: PostgresConnection,
+        inline: InlineProjection? = nil
+    ) async throws -> [RecordedEvent] {
+        guard !events.isEmpty else { return [] }
+        let newVersion = expectedVersion + Int64(events.count)
+        try await advanceHead(stream: stream, from: expectedVersion, to: newVersion, on: connection)
+        let versions = (1...Int64(events.count)).map { expectedVersion + $0 }
+        let ids = events.map(\.eventID)
+        let types = events.map(\.type)
+        let payloads = events.map { String(decoding: $0.data, as: UTF8.self) }
+        let rows: PostgresRowSequence
+        do {
+            rows = try await connection.query(
+                """
+                INSERT INTO events (stream_id, version, event_id, type, data)
+                SELECT \(stream), v, e, t, d::jsonb
+                FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
+                RETURNING \(unescaped: RecordedEvent.columns)
+                """,
+                logger: logger
+            )
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw VersionConflict(streamID: stream, expected: expectedVersion, actual: nil)
+        }
+        var recorded: [RecordedEvent] = []
+        recorded.reserveCapacity(events.count)
+        for try await row in rows {
+            recorded.append(try RecordedEvent(row: row))
+        }
+        recorded.sort { $0.version < $1.version }
+        if let inline {
+            try await inline(recorded, connection)
+        }
+        try await connection.query(
+            "SELECT pg_notify(\(Self.notificationChannel), \(String(stream)))",
+            logger: logger
+        )
+        return recorded
+    }
+
+    private func advanceHead(
+        stream: Int64,
+        from expected: Int64,
+        to newVersion: Int64,
+        on connection: PostgresConnection
+    )
+        async throws
+    {
+        let updated = try await connection.query(
+            "UPDATE streams SET version = \(newVersion) WHERE stream_id = \(stream) AND version = \(expected) RETURNING version",
+            logger: logger
+        ).collect()
+        if !updated.isEmpty { return }
+        if expected == 0 {
+            let inserted = try await connection.query(
+                "INSERT INTO streams (stream_id, version) VALUES (\(stream), \(newVersion)) ON CONFLICT DO NOTHING RETURNING version",
+                logger: logger
+            ).collect()
+            if !inserted.isEmpty { return }
+        }
+        let actual = try await version(of: stream, on: connection)
+        throw VersionConflict(streamID: stream, expected: expected, actual: actual)
+    }
+
+    /// The current version of `stream` (0 when it has no events).
+    public func version(of stream: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Int64 {
+        let query: PostgresQuery =
+            lock
+            ? "SELECT version FROM streams WHERE stream_id = \(stream) FOR UPDATE"
+            : "SELECT version FROM streams WHERE stream_id = \(stream)"
+        for try await version in try await connection.query(query, logger: logger).decode(Int64.self) {
+            return version
+        }
+        return 0
+    }
+
+    /// The current version of `stream` (0 when it has no events).
+    public func version(of stream: Int64) async throws -> Int64 {
+        try await client.withConnection { try await version(of: stream, on: $0) }
+    }
+
+    /// Events of `stream` with versions in `from...through`, in version order, read into memory.
+    public func readStream(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        for try await event in try await streamEvents(stream, from: from, through: through) {
+            events.append(event)
+        }
+        return events
+    }
+
+    /// Events of `stream` in version order, streamed from the server (for rebuilds of large streams).
+    public func streamEvents(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, RecordedEvent>
+    {
+        try await client.query(
+            """
+            SELECT \(unescaped: RecordedEvent.columns) FROM events
+            WHERE stream_id = \(stream) AND version >= \(from) AND version <= \(through)
+            ORDER BY version
+            """,
+            logger: logger
+        ).map { try RecordedEvent(row: $0) }
+    }
+
+    /// Up to `limit` events after `cursor` in the global log, never skipping one.
+    ///
+    /// Only rows whose transaction is below the snapshot's xmin are returned: every transaction
+    /// below that horizon has finished, so no row can later appear before the returned ones.
+    public func readAll(after cursor: GlobalCursor, limit: Int, on connection: PostgresConnection? = nil) async throws
+        -> [RecordedEvent]
+    {
+        let query: PostgresQuery = """
+            SELECT \(unescaped: RecordedEvent.columns) FROM events
+            WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position))
+              AND txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY txid, position
+            LIMIT \(Int64(limit))
+            """
+        func run(_ connection: PostgresConnection) async throws -> [RecordedEvent] {
+            var events: [RecordedEvent] = []
+            for try await row in try await connection.query(query, logger: logger) {
+                events.append(try RecordedEvent(row: row))
+            }
+            return events
+        }
+        if let connection { return try await run(connection) }
+        return try await client.withConnection { try await run($0) }
+    }
+}
+
+extension PSQLError {
+    /// The SQLSTATE the server sent, e.g. `23505` for a unique violation.
+    public var sqlState: String? { serverInfo?[.sqlState] }
+}

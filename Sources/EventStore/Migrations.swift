@@ -1,0 +1,127 @@
+public import Foundation
+public import Logging
+public import PostgresNIO
+
+/// One numbered plain-SQL file from `migrations/`.
+public struct Migration: Sendable, Hashable {
+    public var version: Int
+    public var name: String
+    public var sql: String
+
+    public init(version: Int, name: String, sql: String) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+    }
+}
+
+/// Applies the numbered SQL migrations in order, each once, recorded in `schema_migrations`.
+///
+/// A session-level advisory lock serialises concurrent runners: a second process waits, then
+/// finds everything applied.
+public struct Migrator: Sendable {
+    public let migrations: [Migration]
+
+    /// The advisory lock key (an arbitrary constant, "almanac" in ASCII).
+    static let lockKey: Int64 = 0x616c_6d61_6e61_63
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(migrations: [Migration]) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// The migrations shipped with the binary (copied from the repository's `migrations/`).
+    public static func bundled() throws -> Migrator {
+        guard let directory = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
+            throw Failure(description: "the bundled migrations folder is missing")
+        }
+        return try Migrator(directory: directory)
+    }
+
+    /// Reads `NNNN_name.sql` files from a folder.
+    public init(directory: URL) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        var migrations: [Migration] = []
+        for file in files where file.hasSuffix(".sql") {
+            guard let number = Int(file.prefix { $0.isNumber }) else {
+                throw Failure(description: "migration file \(file) does not start with a number")
+            }
+            let sql = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            migrations.append(Migration(version: number, name: file, sql: sql))
+        }
+        let versions = migrations.map(\.version)
+        guard Set(versions).count == versions.count else {
+            throw Failure(description: "two migration files share a number")
+        }
+        self.init(migrations: migrations)
+    }
+
+    /// Applies what is missing; returns the names applied now.
+    @discardableResult
+    public func migrate(client: PostgresClient, logger: Logger) async throws -> [String] {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+            do {
+                let applied = try await apply(on: connection, logger: logger)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private func apply(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version     integer PRIMARY KEY,
+                name        text NOT NULL,
+                applied_at  timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            logger: logger
+        )
+        var done: [Int: String] = [:]
+        for try await (version, name) in try await connection.query(
+            "SELECT version, name FROM schema_migrations",
+            logger: logger
+        ).decode((Int, String).self) {
+            done[version] = name
+        }
+        var applied: [String] = []
+        for migration in migrations {
+            if let name = done[migration.version] {
+                guard name == migration.name else {
+                    throw Failure(
+                        description:
+                            "migration \(migration.version) was applied as \(name) but is now \(migration.name)"
+                    )
+                }
+                continue
+            }
+            logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
+            // Each file is atomic together with its bookkeeping row.
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                for statement in SQLStatements.split(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: logger
+                )
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw Failure(description: "migration \(migration.name) failed: \(String(reflecting: error))")
+            }
+            applied.append(migration.name)
+        }
+        return applied
+    }
+}

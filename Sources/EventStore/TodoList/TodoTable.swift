@@ -1,0 +1,171 @@
+public import Domain
+public import Logging
+public import PostgresNIO
+
+/// The `todos` table: the current state of every todo, an inline projection written in the same
+/// transaction as the events (so the todo list endpoints read their own writes).
+public struct TodoTable: Sendable {
+    public let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    static let columns = """
+        todo_id, uid, title, description, completed, completed_at, deadline_at, created_at, updated_at, revision
+        """
+
+    /// Filters of `GET /todos`.
+    public struct Filter: Sendable, Hashable {
+        public var completed: Bool?
+        /// Only todos due at most this many days from now (overdue included).
+        public var windowDays: Int?
+
+        public init(completed: Bool? = nil, windowDays: Int? = nil) {
+            self.completed = completed
+            self.windowDays = windowDays
+        }
+    }
+
+    /// The todos among `ids` that exist.
+    public func load(user: Int64, ids: [Int], on connection: PostgresConnection) async throws -> [Int: Todo] {
+        guard !ids.isEmpty else { return [:] }
+        var todos: [Int: Todo] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM todos
+            WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
+            """,
+            logger: logger
+        )
+        for try await row in rows {
+            let todo = try Self.todo(row)
+            todos[todo.id] = todo
+        }
+        return todos
+    }
+
+    /// The user's todos in id order, streamed from the server.
+    public func list(user: Int64, filter: Filter, client: PostgresClient) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, Todo>
+    {
+        let columns = Self.columns.split(separator: ",").map { "t." + String($0).trimmingWhitespace() }.joined(
+            separator: ", "
+        )
+        var sql = "SELECT \(columns) FROM todos t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1"
+        var binds = PostgresBindings()
+        binds.append(user)
+        if let completed = filter.completed {
+            sql += " AND t.completed = $2"
+            binds.append(completed)
+        }
+        if let days = filter.windowDays {
+            binds.append(Int32(days))
+            sql += """
+                 AND COALESCE(t.deadline_utc, t.deadline_local AT TIME ZONE u.time_zone)
+                     <= now() + make_interval(days => $\(binds.count))
+                """
+        }
+        sql += " ORDER BY t.todo_id"
+        return try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).map {
+            try Self.todo($0)
+        }
+    }
+
+    static func todo(_ row: PostgresRow) throws -> Todo {
+        let (id, uid, title, description, completed, completedAt, deadline, createdAt, updatedAt, revision) =
+            try row.decode((Int64, String, String, String, Bool, Int64?, String?, Int64, Int64, Int32).self)
+        var todo = Todo(
+            created: TodoCreated(
+                todoID: Int(id),
+                uid: uid,
+                title: title,
+                description: description,
+                completed: completed,
+                deadline: try deadline.map { try Deadline(parsing: $0) },
+                at: Timestamp(microseconds: createdAt)
+            )
+        )
+        todo.completedAt = completedAt.map(Timestamp.init(microseconds:))
+        todo.updatedAt = Timestamp(microseconds: updatedAt)
+        todo.revision = Int(revision)
+        return todo
+    }
+
+    /// Applies a user's freshly appended events to `todos` and `users` (the inline projection).
+    public func apply(_ events: [TodoEvent], user: Int64, on connection: PostgresConnection) async throws {
+        let touched = Set(events.flatMap(\.todoIDs))
+        var todos = try await load(user: user, ids: Array(touched), on: connection)
+        var deleted = Set<Int>()
+        var timeZone: String?
+        for event in events {
+            switch event {
+            case .userRegistered(let e): timeZone = e.timeZone
+            case .timeZoneChanged(let e): timeZone = e.timeZone
+            case .todoCreated(let e):
+                todos[e.todoID] = Todo(created: e)
+                deleted.remove(e.todoID)
+            case .todoDeleted(let e):
+                todos[e.todoID] = nil
+                deleted.insert(e.todoID)
+            case .todoUpdated, .todoCompleted, .todoReopened, .todosCompleted:
+                for id in event.todoIDs { todos[id]?.apply(event) }
+            }
+        }
+        if let timeZone {
+            try await connection.query("UPDATE users SET time_zone = \(timeZone) WHERE id = \(user)", logger: logger)
+        }
+        if !deleted.isEmpty {
+            try await connection.query(
+                "DELETE FROM todos WHERE user_id = \(user) AND todo_id = ANY(\(deleted.map(Int64.init))::int8[])",
+                logger: logger
+            )
+        }
+        let changed = todos.values.filter { touched.contains($0.id) }
+        if !changed.isEmpty {
+            try await upsert(changed, user: user, on: connection)
+        }
+    }
+
+    private func upsert(_ todos: [Todo], user: Int64, on connection: PostgresConnection) async throws {
+        // NULLs travel as sentinels because array elements bind without optionals.
+        let noTime = Int64.min
+        try await connection.query(
+            """
+            INSERT INTO todos (user_id, todo_id, uid, title, description, completed, completed_at, deadline_at,
+                               deadline_local, deadline_utc, created_at, updated_at, revision)
+            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''),
+                   NULLIF(local, '')::timestamp, NULLIF(utc, '')::timestamptz, created, updated, rev
+            FROM unnest(\(todos.map { Int64($0.id) })::int8[], \(todos.map(\.uid))::text[], \(todos.map(\.title))::text[],
+                        \(todos.map(\.description))::text[], \(todos.map(\.completed))::bool[],
+                        \(todos.map { $0.completedAt?.microseconds ?? noTime })::int8[],
+                        \(todos.map { $0.deadline?.raw ?? "" })::text[],
+                        \(todos.map { Self.localDeadline($0.deadline) })::text[],
+                        \(todos.map { $0.deadline?.absoluteInstant?.iso8601 ?? "" })::text[],
+                        \(todos.map(\.createdAt.microseconds))::int8[], \(todos.map(\.updatedAt.microseconds))::int8[],
+                        \(todos.map { Int32($0.revision) })::int4[])
+                 AS x(id, uid, title, descr, done, done_at, deadline, local, utc, created, updated, rev)
+            ON CONFLICT (user_id, todo_id) DO UPDATE SET
+                title = EXCLUDED.title, description = EXCLUDED.description, completed = EXCLUDED.completed,
+                completed_at = EXCLUDED.completed_at, deadline_at = EXCLUDED.deadline_at,
+                deadline_local = EXCLUDED.deadline_local, deadline_utc = EXCLUDED.deadline_utc,
+                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision
+            """,
+            logger: logger
+        )
+        let maxID = todos.map(\.id).max() ?? 0
+        try await connection.query(
+            "UPDATE users SET last_todo_id = GREATEST(last_todo_id, \(Int64(maxID))) WHERE id = \(user)",
+            logger: logger
+        )
+    }
+
+    /// A naive deadline as a PostgreSQL timestamp literal; empty when the deadline has an offset.
+    static func localDeadline(_ deadline: Deadline?) -> String {
+        guard let deadline, deadline.utcOffsetSeconds == nil else { return "" }
+        let d = deadline.date
+        let t = deadline.time ?? LocalTime(hour: 0, minute: 0, second: 0)
+        let micros = String(deadline.fractionMicroseconds + 1_000_000).dropFirst()
+        return "\(d.year)-\(d.month)-\(d.day) \(t.hour):\(t.minute):\(t.second).\(micros)"
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Almanac: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "almanac",
+        abstract: "Event-sourced todo lists with incrementally projected iCalendar feeds.",
+        subcommands: [Serve.self, Migrate.self, Users.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import EventStore
+import Logging
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the database migrations that are missing.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = Logger.almanac()
+        try await database.withDatabase(logger: logger) { client in
+            let applied = try await Migrator.bundled().migrate(client: client, logger: logger)
+            print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+        }
+    }
+}

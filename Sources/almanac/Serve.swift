@@ -1,0 +1,74 @@
+import API
+import ArgumentParser
+import EventStore
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import UnixSignals
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API (and, by default, the embedded projector)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to bind (env ALMANAC_HOSTNAME).")
+    var hostname: String = ProcessInfo.processInfo.environment["ALMANAC_HOSTNAME"] ?? "127.0.0.1"
+
+    @Option(help: "Port to bind (env ALMANAC_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_PORT"] ?? "") ?? 6400
+
+    @Option(
+        help: "api-key (Authorization: Bearer <key>) or none (single user `default`, loopback only). Env ALMANAC_AUTH."
+    )
+    var auth: String = ProcessInfo.processInfo.environment["ALMANAC_AUTH"] ?? "api-key"
+
+    func validate() throws {
+        guard let mode = AuthMode(rawValue: auth) else {
+            throw ValidationError("--auth must be one of: \(AuthMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if mode == .none && !Self.isLoopback(hostname) {
+            throw ValidationError(
+                "--auth none serves every request as the default user: it only binds a loopback address, not \(hostname)"
+            )
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    func run() async throws {
+        let logger = Logger.almanac()
+        let mode = AuthMode(rawValue: auth) ?? .apiKey
+        if mode == .none {
+            logger.warning("authentication is off (--auth none): every request acts as the user 'default'")
+        }
+        let adminToken = ProcessInfo.processInfo.environment["ALMANAC_ADMIN_TOKEN"]
+        try await database.withDatabase(logger: logger) { client in
+            try await Migrator.bundled().migrate(client: client, logger: logger)
+            let services = AlmanacServices(store: EventStore(client: client, logger: logger))
+            if let created = try await services.users.createDefaultUserIfEmpty() {
+                print("Created user 'default'. API key (shown once, store it now): \(created.apiKey)")
+                fflush(nil)
+            }
+            let router = try await AlmanacAPI.router(
+                services: services,
+                configuration: APIConfiguration(auth: mode, adminToken: adminToken)
+            )
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(hostname, port: port), serverName: "almanac"),
+                logger: logger
+            )
+            let group = ServiceGroup(
+                configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            )
+            try await group.run()
+        }
+    }
+}
