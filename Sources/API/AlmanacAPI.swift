@@ -1,5 +1,5 @@
 public import EventStore
-import Foundation
+public import Foundation
 public import Hummingbird
 
 /// Settings of the HTTP API.
@@ -54,7 +54,7 @@ public enum AlmanacAPI {
     }
 
     static func openAPIDocument() throws -> Response {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+        guard let url = APIResources.openAPIURL,
             let data = try? Data(contentsOf: url)
         else { throw APIError(.internalServerError, "the OpenAPI document is missing from the build") }
         return Response(
@@ -63,4 +63,10 @@ public enum AlmanacAPI {
             body: .init(byteBuffer: ByteBuffer(bytes: data))
         )
     }
+}
+
+/// Files shipped with the API module.
+public enum APIResources {
+    /// The committed OpenAPI 3.1 document of the whole API.
+    public static var openAPIURL: URL? { Bundle.module.url(forResource: "openapi", withExtension: "yaml") }
 }

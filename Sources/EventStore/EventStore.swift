@@ -20,6 +20,18 @@ public struct EventStore: Sendable {
     public typealias InlineProjection =
         @Sendable (_ events: [RecordedEvent], _ connection: PostgresConnection) async throws -> Void
 
+    /// Runs `body` in a transaction; an error thrown by `body` is rethrown as it is (not wrapped
+    /// in `PostgresTransactionError`), so callers can catch `VersionConflict` and friends.
+    public func withTransaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
     /// Appends `events` to `stream` in their own transaction.
     @discardableResult
     public func append(
@@ -28,7 +40,7 @@ public struct EventStore: Sendable {
         events: [NewEvent],
         inline: InlineProjection? = nil
     ) async throws -> [RecordedEvent] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await withTransaction { connection in
             try await append(
                 stream: stream,
                 expectedVersion: expectedVersion,

@@ -31,7 +31,7 @@ public struct CommandExecutor: Sendable {
         while true {
             attempt += 1
             do {
-                return try await store.client.withTransaction(logger: logger) { connection in
+                return try await store.withTransaction { connection in
                     let version = try await store.version(of: user, on: connection, lock: true)
                     let (events, result) = try await decide(connection, version)
                     try await append(events, user: user, expectedVersion: version, on: connection)

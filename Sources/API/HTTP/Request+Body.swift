@@ -1,11 +1,16 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 extension Request {
     /// The body as bytes, at most `RequestLimits.bodyBytes` (413 beyond).
     mutating func bodyBytes(context: AppRequestContext) async throws -> [UInt8] {
-        let buffer = try await collectBody(upTo: RequestLimits.bodyBytes)
-        return Array(buffer.readableBytesView)
+        do {
+            let buffer = try await collectBody(upTo: RequestLimits.bodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "request body is larger than \(RequestLimits.bodyBytes) bytes")
+        }
     }
 
     /// The `Authorization: Bearer <token>` credential, if any.

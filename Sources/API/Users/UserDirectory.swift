@@ -35,7 +35,7 @@ public struct UserDirectory: Sendable {
         let apiKey = Secrets.generate(prefix: "alm_")
         let at = Timestamp.now()
         do {
-            let id = try await store.client.withTransaction(logger: logger) { connection in
+            let id = try await store.withTransaction { connection in
                 var id: Int64 = 0
                 for try await next in try await connection.query("SELECT nextval('user_ids')", logger: logger)
                     .decode(Int64.self)

@@ -1,0 +1,204 @@
+import AlmanacTestSupport
+import Domain
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import EventStore
+
+@Suite("Event store on PostgreSQL")
+struct EventStoreTests {
+    static func events(_ count: Int, type: String = "Test") -> [NewEvent] {
+        (0..<count).map { NewEvent(type: type, data: Array(#"{"n": \#($0)}"#.utf8)) }
+    }
+
+    @Test func appendAssignsContiguousVersions() async throws {
+        try await TestDatabase.withStore { store in
+            let first = try await store.append(stream: 7, expectedVersion: 0, events: Self.events(2))
+            let second = try await store.append(stream: 7, expectedVersion: 2, events: Self.events(3))
+            #expect(first.map(\.version) == [1, 2])
+            #expect(second.map(\.version) == [3, 4, 5])
+            #expect(try await store.version(of: 7) == 5)
+            let read = try await store.readStream(7, from: 2, through: 4)
+            #expect(read.map(\.version) == [2, 3, 4])
+            #expect(read.allSatisfy { $0.streamID == 7 && $0.type == "Test" })
+        }
+    }
+
+    @Test func staleExpectedVersionIsATypedConflict() async throws {
+        try await TestDatabase.withStore { store in
+            try await store.append(stream: 1, expectedVersion: 0, events: Self.events(1))
+            await #expect(throws: VersionConflict.self) {
+                try await store.append(stream: 1, expectedVersion: 0, events: Self.events(1))
+            }
+            await #expect(throws: VersionConflict.self) {
+                try await store.append(stream: 1, expectedVersion: 5, events: Self.events(1))
+            }
+            #expect(try await store.version(of: 1) == 1)
+            #expect(try await store.readStream(1).count == 1)
+        }
+    }
+
+    @Test func concurrentAppendsWithTheSameExpectedVersionExactlyOneWins() async throws {
+        try await TestDatabase.withStore { store in
+            for round in 0..<5 {
+                let stream = Int64(100 + round)
+                if round % 2 == 1 { try await store.append(stream: stream, expectedVersion: 0, events: Self.events(1)) }
+                let expected: Int64 = round % 2 == 1 ? 1 : 0
+                let outcomes = await withTaskGroup(of: Bool.self) { group in
+                    for _ in 0..<2 {
+                        group.addTask {
+                            (try? await store.append(stream: stream, expectedVersion: expected, events: Self.events(2)))
+                                != nil
+                        }
+                    }
+                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 }.count == 1, "round \(round): \(outcomes)")
+                let versions = try await store.readStream(stream).map(\.version)
+                #expect(versions == Array(1...(expected + 2)))
+            }
+        }
+    }
+
+    /// Invariant 2: a transaction that took an earlier position but commits later is not skipped.
+    @Test func globalReaderNeverSkipsAnEventCommittedLater() async throws {
+        try await TestDatabase.withStore { store in
+            let logger = TestDatabase.logger
+            try await store.client.withConnection { slow in
+                try await slow.query("BEGIN", logger: logger)
+                let early = try await store.append(stream: 1, expectedVersion: 0, events: Self.events(1), on: slow)
+                // A later transaction takes a higher position and commits first.
+                let late = try await store.append(stream: 2, expectedVersion: 0, events: Self.events(1))
+                #expect(late[0].position > early[0].position)
+
+                // While the early transaction is open, nothing after it may be handed out.
+                let whileOpen = try await store.readAll(after: .start, limit: 100)
+                #expect(whileOpen.isEmpty, "reader returned \(whileOpen.map(\.position)) past an open transaction")
+
+                try await slow.query("COMMIT", logger: logger)
+                // Transactions of other tests on the same cluster can hold the horizon back for
+                // a moment; the reader must then return both, in commit-safe order.
+                var afterCommit: [RecordedEvent] = []
+                for _ in 0..<200 where afterCommit.count < 2 {
+                    afterCommit = try await store.readAll(after: .start, limit: 100)
+                    if afterCommit.count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(afterCommit.map(\.streamID) == [1, 2])
+
+                // A reader that resumes from the first event still sees the second.
+                let resumed = try await store.readAll(after: afterCommit[0].cursor, limit: 100)
+                #expect(resumed.map(\.eventID) == [late[0].eventID])
+            }
+        }
+    }
+
+    @Test func readAllPagesInCursorOrder() async throws {
+        try await TestDatabase.withStore { store in
+            for stream in 1...3 {
+                try await store.append(stream: Int64(stream), expectedVersion: 0, events: Self.events(4))
+            }
+            var cursor = GlobalCursor.start
+            var seen: [RecordedEvent] = []
+            // Other tests' open transactions may hold the horizon back: an empty page means
+            // "not yet", so keep reading (bounded) until all twelve have arrived.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while seen.count < 12, ContinuousClock.now < deadline {
+                let page = try await store.readAll(after: cursor, limit: 5)
+                if page.isEmpty {
+                    try await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                seen += page
+                cursor = page.last!.cursor
+            }
+            #expect(seen.count == 12)
+            #expect(seen.map(\.cursor) == seen.map(\.cursor).sorted())
+            #expect(Set(seen.map(\.eventID)).count == 12)
+        }
+    }
+
+    @Test func appendNotifiesListeners() async throws {
+        try await TestDatabase.withStore { store in
+            try await store.client.withConnection { connection in
+                let notifications = try await connection.listen(EventStore.notificationChannel)
+                try await store.append(stream: 42, expectedVersion: 0, events: Self.events(1))
+                var iterator = notifications.makeAsyncIterator()
+                let first = try await iterator.next()
+                #expect(first?.payload == "42")
+            }
+        }
+    }
+
+    @Test func checkpointsRoundTrip() async throws {
+        try await TestDatabase.withStore { store in
+            try await store.client.withConnection { connection in
+                let logger = TestDatabase.logger
+                #expect(try await Checkpoints.load("p", on: connection, logger: logger) == .start)
+                let cursor = GlobalCursor(txid: 12345, position: 99)
+                try await Checkpoints.save("p", cursor, on: connection, logger: logger)
+                #expect(try await Checkpoints.load("p", on: connection, logger: logger) == cursor)
+            }
+        }
+    }
+}
+
+@Suite("Migrations")
+struct MigrationTests {
+    static func schema(_ client: PostgresClient) async throws -> [String] {
+        var columns: [String] = []
+        let rows = try await client.query(
+            """
+            SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY 1
+            """,
+            logger: TestDatabase.logger
+        )
+        for try await column in rows.decode(String.self) { columns.append(column) }
+        return columns
+    }
+
+    @Test func applyingTwiceChangesNothing() async throws {
+        let url = try await TestDatabase.create(migrated: false)
+        try await TestDatabase.withClient(url: url) { client in
+            let migrator = try Migrator.bundled()
+            let first = try await migrator.migrate(client: client, logger: TestDatabase.logger)
+            #expect(first.count == migrator.migrations.count)
+            let schema = try await Self.schema(client)
+            #expect(schema.contains("events.txid:xid8"))
+            let second = try await migrator.migrate(client: client, logger: TestDatabase.logger)
+            #expect(second.isEmpty)
+            #expect(try await Self.schema(client) == schema)
+        }
+    }
+
+    @Test func concurrentRunnersApplyEachMigrationOnce() async throws {
+        let url = try await TestDatabase.create(migrated: false)
+        let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try await TestDatabase.withClient(url: url, poolSize: 1) { client in
+                        try await Migrator.bundled().migrate(client: client, logger: TestDatabase.logger)
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        let expected = try Migrator.bundled().migrations.map(\.name)
+        #expect(applied.sorted() == expected.sorted())
+    }
+
+    @Test func splitterKeepsQuotedSemicolons() {
+        let sql = """
+            -- a comment; with a semicolon
+            CREATE TABLE a (x text DEFAULT 'a;b');
+            /* block; comment */ SELECT 1;
+            CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;
+            """
+        let statements = SQLStatements.split(sql)
+        #expect(statements.count == 3)
+        #expect(statements[0].hasSuffix("DEFAULT 'a;b')"))
+        #expect(statements[2].contains("$$ SELECT 1; $$"))
+    }
+}

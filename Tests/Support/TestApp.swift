@@ -1,0 +1,80 @@
+public import API
+import EventStore
+import Foundation
+public import Hummingbird
+public import HummingbirdTesting
+import NIOCore
+
+/// The API on a fresh database, driven through HummingbirdTesting.
+public struct TestApp: Sendable {
+    public let services: AlmanacServices
+    public let client: any TestClientProtocol
+
+    public static func run<Result: Sendable>(
+        auth: AuthMode = .apiKey,
+        adminToken: String? = "admin-secret",
+        poolSize: Int = 8,
+        _ body: @Sendable (TestApp) async throws -> Result
+    ) async throws -> Result {
+        try await TestDatabase.withStore(poolSize: poolSize) { store in
+            let services = AlmanacServices(store: store)
+            let router = try await AlmanacAPI.router(
+                services: services,
+                configuration: APIConfiguration(auth: auth, adminToken: adminToken)
+            )
+            let app = Application(router: router, logger: TestDatabase.logger)
+            return try await app.test(.router) { client in
+                try await body(TestApp(services: services, client: client))
+            }
+        }
+    }
+
+    /// Creates a user and returns the header value that authenticates as them.
+    public func user(_ name: String) async throws -> (id: Int64, authorization: String) {
+        let created = try await services.users.create(name: name)
+        return (created.user.id, "Bearer \(created.apiKey)")
+    }
+
+    /// Sends a request and returns status, headers and body.
+    public func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        auth: String? = nil,
+        json: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let auth { headers[.authorization] = auth }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(
+            uri: uri,
+            method: method,
+            headers: headers,
+            body: json.map { ByteBuffer(string: $0) }
+        ) { $0 }
+    }
+}
+
+extension TestResponse {
+    /// The body as text.
+    public var text: String { String(buffer: body) }
+
+    /// The body parsed as JSON.
+    public func json() throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+    }
+
+    /// The body as a JSON object.
+    public func object() throws -> [String: Any] {
+        guard let object = try json() as? [String: Any] else { throw NotAnObject(text: text) }
+        return object
+    }
+
+    /// The `error` message of a JSON error body.
+    public var errorMessage: String? { (try? object())?["error"] as? String }
+}
+
+public struct NotAnObject: Error, CustomStringConvertible {
+    public var text: String
+    public var description: String { "response body is not a JSON object: \(text)" }
+}

@@ -1,0 +1,72 @@
+public import EventStore
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// A fresh, migrated database per test on the PostgreSQL that `scripts/test` starts.
+public enum TestDatabase {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
+            "ALMANAC_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL"
+        }
+    }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+        return logger
+    }()
+
+    static func adminURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["ALMANAC_TEST_DATABASE_URL"], !url.isEmpty else {
+            throw Missing()
+        }
+        return url
+    }
+
+    /// Creates an empty database and returns its URL.
+    public static func create(migrated: Bool = true) async throws -> String {
+        let admin = try adminURL()
+        let name = "almanac_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        try await withClient(url: admin, poolSize: 1) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        }
+        guard var components = URLComponents(string: admin) else { throw Missing() }
+        components.path = "/\(name)"
+        let url = components.string!
+        if migrated {
+            try await withClient(url: url, poolSize: 1) { client in
+                try await Migrator.bundled().migrate(client: client, logger: logger)
+            }
+        }
+        return url
+    }
+
+    /// Runs `body` with a running client on `url`.
+    @discardableResult
+    public static func withClient<Result>(
+        url: String,
+        poolSize: Int = 8,
+        _ body: (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        var configuration = try DatabaseURL.configuration(url)
+        configuration.options.maximumConnections = poolSize
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// A fresh migrated database and an event store on it.
+    public static func withStore<Result>(poolSize: Int = 8, _ body: (EventStore) async throws -> Result) async throws
+        -> Result
+    {
+        let url = try await create()
+        return try await withClient(url: url, poolSize: poolSize) { client in
+            try await body(EventStore(client: client, logger: logger))
+        }
+    }
+}

@@ -1,0 +1,90 @@
+# Shared helpers of the project's scripts: installing what is missing and a throwaway PostgreSQL.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The directory holding initdb/pg_ctl, installing PostgreSQL when it is missing.
+pg_bindir() {
+  local dir
+  if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+    dirname "$(command -v initdb)"; return
+  fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+  done
+  apt_install postgresql >&2
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+  done
+  log "PostgreSQL could not be installed"; return 1
+}
+
+ensure_swift() {
+  command -v swift >/dev/null || { log "Swift 6.2 or later is required (https://swift.org/install)"; return 1; }
+}
+
+ensure_python_packages() {
+  local missing=()
+  for module in "$@"; do
+    python3 -c "import $module" 2>/dev/null || missing+=("$module")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v python3 >/dev/null || apt_install python3 python3-pip
+    log "pip install ${missing[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}" \
+      || python3 -m pip install --quiet --break-system-packages "${missing[@]}"
+  fi
+}
+
+# run_pg CMD...: run a PostgreSQL program as a user it accepts (never root).
+run_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_test_postgres DIR PORT: a fresh, throwaway cluster (trust auth on loopback, fsync off).
+start_test_postgres() {
+  local dir="$1" port="$2" bindir
+  bindir="$(pg_bindir)"
+  stop_test_postgres "$dir"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  chmod 755 "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
+  run_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = ''
+max_connections = 400
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+  run_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+  log "test PostgreSQL on 127.0.0.1:$port ($dir)"
+}
+
+stop_test_postgres() {
+  local dir="$1" bindir
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  bindir="$(pg_bindir)"
+  run_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
