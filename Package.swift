@@ -48,6 +48,7 @@ let package = Package(
             name: "Projector",
             dependencies: [
                 "Domain", "ICal", "EventStore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

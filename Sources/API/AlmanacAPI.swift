@@ -7,10 +7,21 @@ public struct APIConfiguration: Sendable {
     public var auth: AuthMode
     /// Bearer token for `POST /api/v1/users`; nil disables the route (403).
     public var adminToken: String?
+    /// The externally visible base URL for feed and task links; nil: from the Host header.
+    public var publicURL: String?
+    /// Byte budget of the in-memory feed cache.
+    public var feedCacheBytes: Int
 
-    public init(auth: AuthMode = .apiKey, adminToken: String? = nil) {
+    public init(
+        auth: AuthMode = .apiKey,
+        adminToken: String? = nil,
+        publicURL: String? = nil,
+        feedCacheBytes: Int = 256 << 20
+    ) {
         self.auth = auth
         self.adminToken = adminToken
+        self.publicURL = publicURL
+        self.feedCacheBytes = feedCacheBytes
     }
 }
 
@@ -20,12 +31,14 @@ public struct AlmanacServices: Sendable {
     public let commands: CommandExecutor
     public let users: UserDirectory
     public let todos: TodoService
+    public let jobs: JobQueue
 
     public init(store: EventStore) {
         self.store = store
         commands = CommandExecutor(store: store, todos: TodoTable(logger: store.logger))
         users = UserDirectory(commands: commands)
         todos = TodoService(commands: commands)
+        jobs = JobQueue(store: store)
     }
 }
 
@@ -50,6 +63,13 @@ public enum AlmanacAPI {
         let authenticated = api.group()
             .add(middleware: AuthMiddleware(mode: configuration.auth, users: services.users, defaultUser: defaultUser))
         TodoRoutes(service: services.todos).register(on: authenticated)
+        MeRoutes(commands: services.commands).register(on: authenticated)
+        let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
+        let publicURL = PublicURL(configured: configuration.publicURL)
+        let feeds = FeedRoutes(tokens: FeedTokens(store: services.store), cache: cache, publicURL: publicURL)
+        feeds.registerPublic(on: router)
+        feeds.registerAuthenticated(on: authenticated)
+        JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)
         return router
     }
 

@@ -147,6 +147,23 @@ public struct EventStore: Sendable {
         return events
     }
 
+    /// Events of `stream` with versions in `from...through`, read inside the caller's transaction.
+    public func readStream(_ stream: Int64, from: Int64, through: Int64, on connection: PostgresConnection) async throws
+        -> [RecordedEvent]
+    {
+        var events: [RecordedEvent] = []
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: RecordedEvent.columns) FROM events
+            WHERE stream_id = \(stream) AND version >= \(from) AND version <= \(through)
+            ORDER BY version
+            """,
+            logger: logger
+        )
+        for try await row in rows { events.append(try RecordedEvent(row: row)) }
+        return events
+    }
+
     /// Events of `stream` in version order, streamed from the server (for rebuilds of large streams).
     public func streamEvents(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws
         -> AsyncThrowingMapSequence<PostgresRowSequence, RecordedEvent>

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import Projector
 import ServiceLifecycle
 import UnixSignals
 
@@ -25,6 +26,18 @@ struct Serve: AsyncParsableCommand {
         help: "api-key (Authorization: Bearer <key>) or none (single user `default`, loopback only). Env ALMANAC_AUTH."
     )
     var auth: String = ProcessInfo.processInfo.environment["ALMANAC_AUTH"] ?? "api-key"
+
+    @Option(
+        help:
+            "Externally visible base URL for feed and task links, e.g. https://cal.example.com (env ALMANAC_PUBLIC_URL). Default: from the Host header."
+    )
+    var publicURL: String? = ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"]
+
+    @Option(help: "Byte budget of the in-memory feed cache, in MiB (env ALMANAC_FEED_CACHE_MB).")
+    var feedCacheMB: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_FEED_CACHE_MB"] ?? "") ?? 256
+
+    @Flag(help: "Do not run the embedded projector and job worker (they run elsewhere).")
+    var noProjector = false
 
     func validate() throws {
         guard let mode = AuthMode(rawValue: auth) else {
@@ -58,7 +71,12 @@ struct Serve: AsyncParsableCommand {
             }
             let router = try await AlmanacAPI.router(
                 services: services,
-                configuration: APIConfiguration(auth: mode, adminToken: adminToken)
+                configuration: APIConfiguration(
+                    auth: mode,
+                    adminToken: adminToken,
+                    publicURL: publicURL,
+                    feedCacheBytes: max(1, feedCacheMB) << 20
+                )
             )
             let app = Application(
                 router: router,
@@ -66,9 +84,21 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
             let group = ServiceGroup(
-                configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                configuration: .init(
+                    services: noProjector ? [app] : backgroundServices(services) + [app],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
             )
             try await group.run()
         }
+    }
+
+    /// The embedded projector (tailing the store) and the job worker.
+    func backgroundServices(_ services: AlmanacServices) -> [any Service] {
+        [
+            StoreTailingProjector(writer: ProjectionWriter(store: services.store)),
+            JobWorker(queue: services.jobs),
+        ]
     }
 }

@@ -11,7 +11,8 @@ public struct TodoTable: Sendable {
         self.logger = logger
     }
 
-    static let columns = """
+    /// The columns `todo(_:)` decodes, in order (shared with the calendar entries table).
+    public static let columns = """
         todo_id, uid, title, description, completed, completed_at, deadline_at, created_at, updated_at, revision
         """
 
@@ -72,7 +73,8 @@ public struct TodoTable: Sendable {
         }
     }
 
-    static func todo(_ row: PostgresRow) throws -> Todo {
+    /// Decodes a row selected with `columns`.
+    public static func todo(_ row: PostgresRow) throws -> Todo {
         let (id, uid, title, description, completed, completedAt, deadline, createdAt, updatedAt, revision) =
             try row.decode((Int64, String, String, String, Bool, Int64?, String?, Int64, Int64, Int32).self)
         var todo = Todo(

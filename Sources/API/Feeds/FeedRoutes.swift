@@ -1,0 +1,122 @@
+import EventStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Projector
+
+/// Subscription feeds (`/feeds/{token}.ics`, no API key: the token is the secret) and the
+/// caller's feed URLs (`/api/v1/feed`).
+struct FeedRoutes {
+    let tokens: FeedTokens
+    let cache: FeedCache
+    let publicURL: PublicURL
+
+    func registerPublic(on router: Router<AppRequestContext>) {
+        router.get("feeds/{token}", use: serve)
+        router.head("feeds/{token}", use: serve)
+    }
+
+    func registerAuthenticated(on group: RouterGroup<AppRequestContext>) {
+        group.get("feed", use: describe)
+        group.post("feed/rotate", use: rotate)
+    }
+
+    @Sendable func describe(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        return .json(urls(token: try await tokens.current(user: user.id), request: request))
+    }
+
+    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        return .json(urls(token: try await tokens.rotate(user: user.id), request: request))
+    }
+
+    private func urls(token: String, request: Request) -> [UInt8] {
+        let https = "\(publicURL.base(for: request))/feeds/\(token).ics"
+        let webcal = "webcal://" + https.drop { $0 != ":" }.dropFirst(3)
+        let google =
+            "https://calendar.google.com/calendar/r?cid="
+            + (webcal.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? webcal)
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("token_hint")
+        json.string(String(token.prefix(8)) + "…")
+        json.key("https")
+        json.string(https)
+        json.key("webcal")
+        json.string(webcal)
+        json.key("google")
+        json.string(google)
+        json.key("formats")
+        json.beginObject()
+        json.key("events")
+        json.string(https)
+        json.key("events_with_completed")
+        json.string(https + "?completed=include")
+        json.key("vtodo")
+        json.string(https + "?format=vtodo")
+        json.endObject()
+        json.endObject()
+        return json.bytes
+    }
+
+    @Sendable func serve(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let file = context.parameters.get("token") ?? ""
+        guard file.hasSuffix(".ics") else { throw APIError.notFound("feed") }
+        let variant = try Self.variant(request)
+        let user: Int64
+        switch try await tokens.resolve(String(file.dropLast(4))) {
+        case .unknown: throw APIError.notFound("feed")
+        case .revoked: throw APIError(.gone, "this feed URL was rotated; ask its owner for the new one")
+        case .active(let id): user = id
+        }
+        do {
+            guard let head = try await cache.head(user: user) else { throw FeedCache.NotProjected() }
+            let etag = "\"v\(head.version).g\(head.generation).\(variant.rawValue)\""
+            var headers: HTTPFields = [
+                .eTag: etag,
+                .lastModified: HTTPDate.string(secondsSinceEpoch: head.updatedAt),
+                .cacheControl: "private, max-age=60",
+            ]
+            if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
+                return Response(status: .notModified, headers: headers)
+            }
+            let feed = try await cache.feed(user: user, variant: variant, head: head)
+            // The body may be newer than `head`: describe what is sent.
+            headers[.eTag] = "\"v\(feed.version).g\(feed.generation).\(variant.rawValue)\""
+            headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
+            headers[.contentType] = "text/calendar; charset=utf-8"
+            headers[.contentLength] = String(feed.body.readableBytes)
+            if request.method == .head {
+                return Response(status: .ok, headers: headers, body: ResponseBody())
+            }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: feed.body))
+        } catch is FeedCache.NotProjected {
+            throw APIError(
+                .serviceUnavailable,
+                "the calendar is being prepared; retry shortly",
+                headers: [.retryAfter: "1"]
+            )
+        } catch let error as APIError {
+            throw error
+        } catch {
+            context.logger.error("feed could not be read", metadata: ["error": "\(String(reflecting: error))"])
+            throw APIError(.serviceUnavailable, "the calendar cannot be read right now", headers: [.retryAfter: "5"])
+        }
+    }
+
+    static func variant(_ request: Request) throws(APIError) -> FeedVariant {
+        let format = request.uri.queryParameters["format"].map(String.init)?.lowercased()
+        let completed = request.uri.queryParameters["completed"].map(String.init)?.lowercased()
+        switch (format, completed) {
+        case (nil, nil), ("vevent"?, nil), (nil, "exclude"?), ("vevent"?, "exclude"?): return .events
+        case (nil, "include"?), ("vevent"?, "include"?): return .eventsWithCompleted
+        case ("vtodo"?, nil), ("vtodo"?, "include"?): return .tasks
+        case ("vtodo"?, _): throw .badRequest("the vtodo feed always includes completed todos; drop completed=")
+        case (let f?, _) where f != "vevent":
+            throw .badRequest("format must be vevent or vtodo, got \(f.debugDescription)")
+        default: throw .badRequest("completed must be include or exclude")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import EventStore
+import Logging
+import PostgresNIO
+import Projector
+public import ServiceLifecycle
+
+/// Runs `full` calendar jobs: waits until the projection has reached the job's version, then
+/// regenerates the calendar from events alone and compares it byte for byte with the
+/// incremental projection. Any number of workers share the queue (`FOR UPDATE SKIP LOCKED`).
+public struct JobWorker: Service {
+    public let queue: JobQueue
+    public var pollInterval: Duration = .milliseconds(500)
+    /// How long to wait for the projection to reach a job's version before retrying it later.
+    public var projectionWait: Duration = .seconds(30)
+
+    public init(queue: JobQueue) {
+        self.queue = queue
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    if try await runOne() { continue }
+                } catch {
+                    queue.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: pollInterval)
+            }
+        }
+    }
+
+    /// Claims and runs one job; false when there was none.
+    @discardableResult
+    public func runOne() async throws -> Bool {
+        guard let job = try await queue.claim() else { return false }
+        do {
+            let rebuilder = CalendarRebuilder(store: queue.store)
+            let deadline = ContinuousClock.now + projectionWait
+            var comparison = try await rebuilder.compare(user: job.userID, variant: .events)
+            while (comparison?.version ?? -1) < job.targetVersion {
+                guard ContinuousClock.now < deadline else {
+                    throw JobError(description: "the projection did not reach version \(job.targetVersion) in time")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                comparison = try await rebuilder.compare(user: job.userID, variant: .events)
+            }
+            guard let comparison else { throw JobError(description: "no calendar for the user") }
+            if !comparison.matches {
+                queue.logger.error(
+                    "full regeneration differs from the incremental projection",
+                    metadata: ["job": "\(job.id)"]
+                )
+            }
+            try await queue.succeed(
+                job.id,
+                result: comparison.full,
+                durationMilliseconds: comparison.regenerationSeconds * 1000,
+                matches: comparison.matches
+            )
+        } catch {
+            try await queue.fail(job, error: "\(error)")
+        }
+        return true
+    }
+
+    struct JobError: Error, CustomStringConvertible {
+        var description: String
+    }
+}

@@ -1,0 +1,94 @@
+public import Domain
+public import EventStore
+import Logging
+import PostgresNIO
+
+/// Full regeneration from events alone: `rebuild` replaces a user's projection (as a new
+/// generation); `regenerate` computes the feeds without writing and compares them with the
+/// incremental projection (the `full` job).
+public struct CalendarRebuilder: Sendable {
+    public let store: EventStore
+    public let calendars: CalendarStore
+
+    public init(store: EventStore) {
+        self.store = store
+        self.calendars = CalendarStore(logger: store.logger)
+    }
+
+    /// Folds the user's stream, streaming the events from the server.
+    func fold(user: Int64, through version: Int64 = .max, on connection: PostgresConnection, progress: (Int64) -> Void)
+        async throws -> UserCalendar
+    {
+        var state = UserCalendar()
+        let rows = try await connection.query(
+            """
+            SELECT version, type, data::text FROM events
+            WHERE stream_id = \(user) AND version <= \(version) ORDER BY version
+            """,
+            logger: store.logger
+        )
+        for try await (eventVersion, type, data) in rows.decode((Int64, String, String).self) {
+            state.apply(try EventCoding.decode(type: type, data: Array(data.utf8)), version: eventVersion)
+            if eventVersion % 10_000 == 0 { progress(eventVersion) }
+        }
+        return state
+    }
+
+    /// Replaces the user's projection with a regeneration from all their events.
+    @discardableResult
+    public func rebuild(user: Int64, progress: @escaping (Int64) -> Void = { _ in }) async throws -> UserCalendar {
+        try await store.withTransaction { connection in
+            _ = try await calendars.lock(user: user, on: connection)
+            let state = try await fold(user: user, on: connection, progress: progress)
+            try await calendars.replace(
+                user: user,
+                with: FullRegeneration.entries(state),
+                settings: CalendarSettings(name: state.name, timeZone: state.timeZone),
+                version: state.version,
+                on: connection
+            )
+            return state
+        }
+    }
+
+    /// The outcome of a regeneration compared with the incremental projection.
+    public struct Comparison: Sendable {
+        public var version: Int64
+        public var full: [UInt8]
+        public var incremental: [UInt8]
+        public var regenerationSeconds: Double
+        public var matches: Bool { full == incremental }
+    }
+
+    /// Regenerates `variant` at the projection's current version, in one consistent snapshot.
+    public func compare(user: Int64, variant: FeedVariant) async throws -> Comparison? {
+        try await store.withTransaction { connection in
+            try await connection.query(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                logger: store.logger
+            )
+            guard let head = try await calendars.head(user: user, on: connection) else { return nil }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let state = try await fold(user: user, through: head.version, on: connection, progress: { _ in })
+            let full = FullRegeneration.feed(state, variant: variant)
+            let elapsed = clock.now - start
+            var fragments: [[UInt8]] = []
+            let rows = try await connection.query(
+                """
+                SELECT completed, event, task FROM calendar_entries
+                WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id
+                """,
+                logger: store.logger
+            )
+            for try await (completed, event, task) in rows.decode((Bool, [UInt8]?, [UInt8]?).self) {
+                if let fragment = variant.fragment(event: event, task: task, completed: completed) {
+                    fragments.append(fragment)
+                }
+            }
+            let incremental = FeedAssembler.assemble(name: head.settings.name, fragments: fragments)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return Comparison(version: head.version, full: full, incremental: incremental, regenerationSeconds: seconds)
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import Domain
+import EventStore
+public import Logging
+public import NIOCore
+public import PostgresNIO
+
+/// The calendar projection's storage: `calendars` (one row per user) and `calendar_entries`
+/// (one row per todo, with its fragments).
+public struct CalendarStore: Sendable {
+    public let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// A calendar's row: how far it is and what it is called.
+    public struct Head: Sendable, Hashable {
+        public var userID: Int64
+        public var version: Int64
+        public var generation: Int
+        public var settings: CalendarSettings
+        /// Seconds since the epoch of the last projection write (for Last-Modified).
+        public var updatedAt: Int64
+    }
+
+    /// The NOTIFY channel a projection write signals; payload `user:version:generation`.
+    public static let changesChannel = "almanac_calendars"
+
+    /// Locks the user's calendar row for this transaction, creating it at version 0.
+    public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
+        try await connection.query(
+            "INSERT INTO calendars (user_id) VALUES (\(user)) ON CONFLICT (user_id) DO NOTHING",
+            logger: logger
+        )
+        guard let head = try await head(user: user, on: connection, lock: true) else {
+            preconditionFailure("calendar row vanished inside its transaction")
+        }
+        return head
+    }
+
+    public func head(user: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Head? {
+        let query: PostgresQuery = """
+            SELECT version, generation, name, time_zone, extract(epoch FROM updated_at)::int8
+            FROM calendars WHERE user_id = \(user) \(unescaped: lock ? "FOR UPDATE" : "")
+            """
+        let rows = try await connection.query(query, logger: logger).decode((Int64, Int32, String, String, Int64).self)
+        for try await (version, generation, name, zone, updatedAt) in rows {
+            return Head(
+                userID: user,
+                version: version,
+                generation: Int(generation),
+                settings: CalendarSettings(name: name, timeZone: zone),
+                updatedAt: updatedAt
+            )
+        }
+        return nil
+    }
+
+    /// The projected state of the given todos (fragments are not loaded: `apply` re-renders).
+    public func entries(user: Int64, ids: some Collection<Int>, on connection: PostgresConnection) async throws
+        -> [Int: CalendarEntry]
+    {
+        guard !ids.isEmpty else { return [:] }
+        var entries: [Int: CalendarEntry] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT \(unescaped: TodoTable.columns), deleted, changed_version FROM calendar_entries
+            WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
+            """,
+            logger: logger
+        )
+        for try await row in rows {
+            let todo = try TodoTable.todo(row)
+            let columns = row.makeRandomAccess()
+            let deleted = try columns[10].decode(Bool.self)
+            let changed = try columns[11].decode(Int64.self)
+            entries[todo.id] = CalendarEntry(
+                todo: todo,
+                deleted: deleted,
+                event: nil,
+                task: nil,
+                changedVersion: changed
+            )
+        }
+        return entries
+    }
+
+    /// Upserts entries (state and fragments).
+    public func write(_ entries: some Collection<CalendarEntry>, user: Int64, on connection: PostgresConnection)
+        async throws
+    {
+        guard !entries.isEmpty else { return }
+        let noTime = Int64.min
+        let list = Array(entries)
+        // Fragments are UTF-8 text; they travel as text[] ('' = NULL) and are stored as bytea.
+        try await connection.query(
+            """
+            INSERT INTO calendar_entries (user_id, todo_id, uid, title, description, completed, completed_at,
+                deadline_at, created_at, updated_at, revision, deleted, event, task, changed_version)
+            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''), created,
+                   updated, rev, gone, convert_to(NULLIF(ev, ''), 'UTF8'), convert_to(NULLIF(tk, ''), 'UTF8'), changed
+            FROM unnest(\(list.map { Int64($0.todo.id) })::int8[], \(list.map(\.todo.uid))::text[],
+                        \(list.map(\.todo.title))::text[], \(list.map(\.todo.description))::text[],
+                        \(list.map(\.todo.completed))::bool[],
+                        \(list.map { $0.todo.completedAt?.microseconds ?? noTime })::int8[],
+                        \(list.map { $0.todo.deadline?.raw ?? "" })::text[],
+                        \(list.map(\.todo.createdAt.microseconds))::int8[],
+                        \(list.map(\.todo.updatedAt.microseconds))::int8[],
+                        \(list.map { Int32($0.todo.revision) })::int4[], \(list.map(\.deleted))::bool[],
+                        \(list.map { $0.event.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
+                        \(list.map { $0.task.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
+                        \(list.map(\.changedVersion))::int8[])
+                 AS x(id, uid, title, descr, done, done_at, deadline, created, updated, rev, gone, ev, tk, changed)
+            ON CONFLICT (user_id, todo_id) DO UPDATE SET
+                uid = EXCLUDED.uid, title = EXCLUDED.title, description = EXCLUDED.description,
+                completed = EXCLUDED.completed, completed_at = EXCLUDED.completed_at,
+                deadline_at = EXCLUDED.deadline_at, created_at = EXCLUDED.created_at,
+                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted,
+                event = EXCLUDED.event, task = EXCLUDED.task, changed_version = EXCLUDED.changed_version
+            """,
+            logger: logger
+        )
+    }
+
+    /// Moves the calendar row to `version` with `settings`, and signals the change.
+    public func advance(
+        user: Int64,
+        to version: Int64,
+        settings: CalendarSettings,
+        generation: Int? = nil,
+        on connection: PostgresConnection
+    ) async throws {
+        let rows = try await connection.query(
+            """
+            UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
+                generation = COALESCE(\(generation.map(Int32.init))::int4, generation), updated_at = now()
+            WHERE user_id = \(user) RETURNING generation
+            """,
+            logger: logger
+        ).decode(Int32.self)
+        var newGeneration: Int32 = 1
+        for try await g in rows { newGeneration = g }
+        try await connection.query(
+            "SELECT pg_notify(\(Self.changesChannel), \("\(user):\(version):\(newGeneration)"))",
+            logger: logger
+        )
+    }
+
+    /// Re-renders every live entry of the user (a time-zone change), streaming in chunks.
+    public func rerenderAll(user: Int64, settings: CalendarSettings, version: Int64, on connection: PostgresConnection)
+        async throws -> Int
+    {
+        let renderer = FragmentRenderer(timeZoneIdentifier: settings.timeZone)
+        var ids: [Int] = []
+        for try await id in try await connection.query(
+            "SELECT todo_id FROM calendar_entries WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id",
+            logger: logger
+        ).decode(Int64.self) {
+            ids.append(Int(id))
+        }
+        var written = 0
+        for chunk in stride(from: 0, to: ids.count, by: 2000) {
+            let slice = ids[chunk..<min(chunk + 2000, ids.count)]
+            let current = try await entries(user: user, ids: slice, on: connection)
+            let rendered = current.values.map { renderer.render($0.todo, changedVersion: version) }
+            try await write(rendered, user: user, on: connection)
+            written += rendered.count
+        }
+        return written
+    }
+
+    /// Replaces the whole projection of a user with `entries` at `version` (a full rebuild), as
+    /// a new generation so caches reload instead of applying deltas.
+    public func replace(
+        user: Int64,
+        with entries: [CalendarEntry],
+        settings: CalendarSettings,
+        version: Int64,
+        on connection: PostgresConnection
+    ) async throws {
+        let head = try await lock(user: user, on: connection)
+        try await connection.query("DELETE FROM calendar_entries WHERE user_id = \(user)", logger: logger)
+        for chunk in stride(from: 0, to: entries.count, by: 2000) {
+            try await write(entries[chunk..<min(chunk + 2000, entries.count)], user: user, on: connection)
+        }
+        try await advance(user: user, to: version, settings: settings, generation: head.generation + 1, on: connection)
+    }
+
+    /// One fragment row as a feed reader needs it.
+    public struct FragmentRow: Sendable {
+        public var todoID: Int
+        public var deleted: Bool
+        public var completed: Bool
+        public var event: ByteBuffer?
+        public var task: ByteBuffer?
+        public var changedVersion: Int64
+    }
+
+    /// The user's entries changed after `version` (all live ones when nil), in todo-id order,
+    /// streamed from the server.
+    public func fragments(user: Int64, changedAfter version: Int64?, client: PostgresClient) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, FragmentRow>
+    {
+        let query: PostgresQuery =
+            if let version {
+                """
+                SELECT todo_id, deleted, completed, event, task, changed_version FROM calendar_entries
+                WHERE user_id = \(user) AND changed_version > \(version) ORDER BY todo_id
+                """
+            } else {
+                """
+                SELECT todo_id, deleted, completed, event, task, changed_version FROM calendar_entries
+                WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id
+                """
+            }
+        return try await client.query(query, logger: logger).map { row in
+            let (id, deleted, completed, event, task, changed) = try row.decode(
+                (Int64, Bool, Bool, ByteBuffer?, ByteBuffer?, Int64).self
+            )
+            return FragmentRow(
+                todoID: Int(id),
+                deleted: deleted,
+                completed: completed,
+                event: event,
+                task: task,
+                changedVersion: changed
+            )
+        }
+    }
+}
