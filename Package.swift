@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ICal", targets: ["ICal"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Projector", targets: ["Projector"]),
+        .library(name: "Bus", targets: ["Bus"]),
         .library(name: "API", targets: ["API"]),
     ],
     dependencies: [
@@ -33,6 +34,23 @@ let package = Package(
     targets: [
         .target(name: "Domain", swiftSettings: swiftSettings),
         .target(name: "ICal", swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Bus",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "EventStore",
             dependencies: [
@@ -86,7 +104,7 @@ let package = Package(
         .target(
             name: "AlmanacTestSupport",
             dependencies: [
-                "API", "EventStore", "Domain",
+                "API", "EventStore", "Domain", "Projector",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -115,6 +133,26 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProjectorTests",
+            dependencies: [
+                "Projector", "Domain", "ICal", "EventStore", "AlmanacTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BusTests",
+            dependencies: [
+                "Bus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -178,6 +178,16 @@ public struct EventStore: Sendable {
         ).map { try RecordedEvent(row: $0) }
     }
 
+    /// Whether any committed event lies after `cursor`, visible or still behind the horizon.
+    public func hasEvents(after cursor: GlobalCursor) async throws -> Bool {
+        let rows = try await client.query(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position)))",
+            logger: logger
+        ).decode(Bool.self)
+        for try await exists in rows { return exists }
+        return false
+    }
+
     /// Up to `limit` events after `cursor` in the global log, never skipping one.
     ///
     /// Only rows whose transaction is below the snapshot's xmin are returned: every transaction

@@ -41,6 +41,14 @@ ensure_swift() {
   command -v swift >/dev/null || { log "Swift 6.2 or later is required (https://swift.org/install)"; return 1; }
 }
 
+# librdkafka's headers (the Kafka binding and its in-process mock cluster) and pkg-config.
+ensure_librdkafka() {
+  if ! command -v pkg-config >/dev/null || ! pkg-config --exists rdkafka \
+     || [ ! -f "$(pkg-config --variable=includedir rdkafka)/librdkafka/rdkafka_mock.h" ]; then
+    apt_install librdkafka-dev pkg-config
+  fi
+}
+
 ensure_python_packages() {
   local missing=()
   for module in "$@"; do

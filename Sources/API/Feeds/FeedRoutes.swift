@@ -13,8 +13,8 @@ struct FeedRoutes {
     let publicURL: PublicURL
 
     func registerPublic(on router: Router<AppRequestContext>) {
-        router.get("feeds/{token}", use: serve)
-        router.head("feeds/{token}", use: serve)
+        router.get("feeds/{token}.ics", use: serve)
+        router.head("feeds/{token}.ics", use: serve)
     }
 
     func registerAuthenticated(on group: RouterGroup<AppRequestContext>) {
@@ -62,11 +62,10 @@ struct FeedRoutes {
     }
 
     @Sendable func serve(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let file = context.parameters.get("token") ?? ""
-        guard file.hasSuffix(".ics") else { throw APIError.notFound("feed") }
+        let token = context.parameters.get("token") ?? ""
         let variant = try Self.variant(request)
         let user: Int64
-        switch try await tokens.resolve(String(file.dropLast(4))) {
+        switch try await tokens.resolve(token) {
         case .unknown: throw APIError.notFound("feed")
         case .revoked: throw APIError(.gone, "this feed URL was rotated; ask its owner for the new one")
         case .active(let id): user = id

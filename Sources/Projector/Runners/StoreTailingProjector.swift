@@ -48,7 +48,15 @@ public struct StoreTailingProjector: Service {
         var signals = wakeups.signals.makeAsyncIterator()
         while !Task.isCancelled {
             do {
-                if try await catchUp(from: &cursor), await signals.next() == nil { return }
+                if try await catchUp(from: &cursor) {
+                    if try await store.hasEvents(after: cursor) {
+                        // Committed events exist but an older open transaction holds the
+                        // gap-safe horizon back: look again soon, no NOTIFY will come.
+                        try await Task.sleep(for: .milliseconds(10))
+                    } else if await signals.next() == nil {
+                        return
+                    }
+                }
             } catch {
                 logger.error("projector batch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                 if await signals.next() == nil { return }
@@ -71,6 +79,19 @@ public struct StoreTailingProjector: Service {
             try await Checkpoints.load(checkpointName, on: $0, logger: logger)
         }
         while try await !catchUp(from: &cursor) {}
+    }
+
+    /// Catches up and keeps reading while committed events are still held back by the gap-safe
+    /// horizon (an older transaction still open), for at most `timeout`.
+    public func drainCommitted(timeout: Duration = .seconds(30)) async throws {
+        var cursor = try await store.client.withConnection {
+            try await Checkpoints.load(checkpointName, on: $0, logger: logger)
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await catchUp(from: &cursor), try await !store.hasEvents(after: cursor) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     private func listen(wakeups: Wakeups) async {

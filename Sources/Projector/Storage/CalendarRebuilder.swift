@@ -1,6 +1,7 @@
 public import Domain
 public import EventStore
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// Full regeneration from events alone: `rebuild` replaces a user's projection (as a new
@@ -81,10 +82,13 @@ public struct CalendarRebuilder: Sendable {
                 """,
                 logger: store.logger
             )
-            for try await (completed, event, task) in rows.decode((Bool, [UInt8]?, [UInt8]?).self) {
-                if let fragment = variant.fragment(event: event, task: task, completed: completed) {
-                    fragments.append(fragment)
-                }
+            for try await (completed, event, task) in rows.decode((Bool, ByteBuffer?, ByteBuffer?).self) {
+                let bytes = variant.fragment(
+                    event: event.map { Array($0.readableBytesView) },
+                    task: task.map { Array($0.readableBytesView) },
+                    completed: completed
+                )
+                if let bytes { fragments.append(bytes) }
             }
             let incremental = FeedAssembler.assemble(name: head.settings.name, fragments: fragments)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

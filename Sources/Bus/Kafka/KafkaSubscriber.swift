@@ -1,0 +1,166 @@
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+public import ServiceLifecycle
+
+/// Consumes one Kafka topic as a member of a consumer group, with manual, synchronous commits.
+///
+/// Rebalancing is eager by default (`range,roundrobin`): every rebalance revokes the whole
+/// assignment before the new one is handed out. Setting `partition.assignment.strategy` to
+/// `cooperative-sticky` in `extra` switches to incremental rebalancing; both are tracked.
+public final class KafkaSubscriber: Service {
+    private typealias MessageBuffer = NIOThrowingAsyncSequenceProducer<
+        ReceivedMessage, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, Demand
+    >
+
+    private let configuration: KafkaConfiguration
+    private let logger: Logger
+    private let client: RDKafkaClient
+    private let state: NIOLockedValueBox<SubscriberStateMachine>
+    private let sequence: MessageBuffer
+    private let source: MessageBuffer.Source
+
+    /// Creates the consumer for `groupID`; it joins the group when `run()` starts.
+    public init(configuration: KafkaConfiguration, groupID: String, logger: Logger) throws {
+        var logger = logger
+        logger[metadataKey: "kafka.topic"] = "\(configuration.topic)"
+        logger[metadataKey: "kafka.group"] = "\(groupID)"
+        let state = NIOLockedValueBox(SubscriberStateMachine())
+        let client = try RDKafkaClient.makeConsumer(
+            settings: configuration.consumerSettings(groupID: groupID),
+            logger: logger
+        ) { event in
+            switch event {
+            case .assigned(let partitions): state.withLockedValue { $0.assigned(partitions) }
+            case .revoked(let partitions): state.withLockedValue { $0.revoked(partitions) }
+            case .delivered: break
+            }
+        }
+        let buffer = MessageBuffer.makeSequence(
+            backPressureStrategy: .init(
+                lowWatermark: configuration.bufferLowWatermark,
+                highWatermark: configuration.bufferHighWatermark
+            ),
+            // A subscriber that is dropped without ever running still ends its sequence.
+            finishOnDeinit: true,
+            delegate: Demand(state: state, client: client)
+        )
+        self.configuration = configuration
+        self.logger = logger
+        self.client = client
+        self.state = state
+        self.sequence = buffer.sequence
+        self.source = buffer.source
+    }
+
+    /// The received messages, in order per partition; one iterator only.
+    ///
+    /// Polling stops while `bufferHighWatermark` messages wait here. The sequence ends when `run()`
+    /// returns; dropping its iterator closes the consumer.
+    public var messages: some AsyncSequence<ReceivedMessage, any Error> { self.sequence }
+
+    /// The partitions of the topic currently assigned to this member (none during an eager rebalance).
+    public var assignedPartitions: [Int32] {
+        self.state.withLockedValue { state in
+            state.assignment.filter { $0.topic == self.configuration.topic }.map(\.partition).sorted()
+        }
+    }
+
+    /// Commits `message.offset + 1` for its partition and waits for the coordinator to accept it.
+    ///
+    /// Throws `KafkaError` with code `.partitionRevoked` if the partition is no longer assigned to
+    /// this member (or the group rebalanced under it): the partition's new owner will receive the
+    /// message again.
+    public func commit(_ message: ReceivedMessage) async throws {
+        let partition = TopicPartition(topic: message.topic, partition: message.partition)
+        let state = self.state
+        try state.withLockedValue { try $0.checkCommit(partition) }
+        try await self.client.commit(partition, offset: message.offset + 1) {
+            try state.withLockedValue { try $0.checkCommit(partition) }
+        }
+    }
+
+    /// Joins the group and polls until graceful shutdown, cancellation or the iterator is dropped;
+    /// then leaves the group (`rd_kafka_consumer_close`) and destroys the consumer.
+    public func run() async throws {
+        try self.state.withLockedValue { try $0.run() }
+        var failure: (any Error)?
+        do {
+            try await self.client.subscribe(topic: self.configuration.topic)
+            try await withGracefulShutdownHandler {
+                try await self.pollUntilClosing()
+            } onGracefulShutdown: {
+                self.state.withLockedValue { $0.beginClosing() }?.resume()
+                self.client.wakeUp()
+            }
+        } catch {
+            self.logger.error("consuming failed", metadata: ["error": "\(error)"])
+            failure = error
+        }
+        await self.client.close()
+        self.state.withLockedValue { $0.finish() }?.resume()
+        if let failure {
+            self.source.finish(failure)
+            throw failure
+        }
+        self.source.finish()
+    }
+
+    /// At most one high watermark per poll, so the buffer never holds more than twice that.
+    private var batchSize: Int { max(1, min(100, self.configuration.bufferHighWatermark)) }
+
+    /// How many messages the run loop has put into the buffer so far.
+    var bufferedTotal: Int { self.state.withLockedValue { $0.bufferedTotal } }
+
+    private func pollUntilClosing() async throws {
+        while !Task.isCancelled {
+            guard case .poll(let epoch) = self.state.withLockedValue({ $0.nextPollAction() }) else { return }
+            let batch = try await self.client.consumerPoll(
+                maxMessages: self.batchSize,
+                timeout: self.configuration.pollTimeout
+            )
+            if batch.isEmpty { continue }
+            let result = self.source.yield(contentsOf: batch)
+            self.state.withLockedValue { $0.didBuffer(batch.count) }
+            switch result {
+            case .produceMore:
+                continue
+            case .stopProducing:
+                await self.parkUntilDemand(since: epoch)
+            case .dropped:
+                return
+            }
+        }
+    }
+
+    /// Waits, without polling, until the consumer wants more, or the subscriber closes.
+    private func parkUntilDemand(since epoch: UInt64) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (wakeup: CheckedContinuation<Void, Never>) in
+                switch self.state.withLockedValue({ $0.park(wakeup, epoch: epoch) }) {
+                case .resume(let wakeup): wakeup.resume()
+                case .park: break
+                }
+            }
+        } onCancel: {
+            self.state.withLockedValue { $0.beginClosing() }?.resume()
+        }
+    }
+}
+
+extension KafkaSubscriber {
+    /// Relays the buffer's demand to the state machine.
+    fileprivate struct Demand: NIOAsyncSequenceProducerDelegate {
+        let state: NIOLockedValueBox<SubscriberStateMachine>
+        let client: RDKafkaClient
+
+        func produceMore() {
+            self.state.withLockedValue { $0.produceMore() }?.resume()
+        }
+
+        func didTerminate() {
+            self.state.withLockedValue { $0.beginClosing() }?.resume()
+            self.client.wakeUp()
+        }
+    }
+}

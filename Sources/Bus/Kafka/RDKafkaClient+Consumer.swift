@@ -1,0 +1,208 @@
+import CRdKafka
+import Logging
+
+extension RDKafkaClient {
+    /// Creates a group consumer; assignment changes arrive as events during `consumerPoll`/`close`.
+    static func makeConsumer(
+        settings: [String: String],
+        logger: Logger,
+        onEvent: @escaping @Sendable (Event) -> Void
+    ) throws -> RDKafkaClient {
+        try RDKafkaClient(kind: .consumer, settings: settings, logger: logger, onEvent: onEvent)
+    }
+
+    /// Joins the group for `topic`; the assignment follows through the rebalance callback.
+    func subscribe(topic: String) async throws {
+        try await self.blocking { handle in
+            guard let list = rd_kafka_topic_partition_list_new(1) else {
+                throw KafkaError(code: .subscribeFailed, message: "rd_kafka_topic_partition_list_new failed")
+            }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            // -1 is RD_KAFKA_PARTITION_UA: the whole topic, partitions chosen by the group.
+            rd_kafka_topic_partition_list_add(list, topic, -1)
+            let result = rd_kafka_subscribe(handle, list)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw Self.error(.subscribeFailed, result)
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for a first message, then takes whatever else is ready, up to `maxMessages`.
+    ///
+    /// Rebalance callbacks run inside this call. Transient errors are logged; a fatal one is thrown.
+    func consumerPoll(maxMessages: Int, timeout: Duration) async throws -> [ReceivedMessage] {
+        let milliseconds = timeout.milliseconds
+        return try await self.blocking { handle in
+            var received: [ReceivedMessage] = []
+            var wait = milliseconds
+            while received.count < maxMessages, let message = rd_kafka_consumer_poll(handle, wait) {
+                defer { rd_kafka_message_destroy(message) }
+                wait = 0
+                if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    received.append(Self.receivedMessage(message))
+                } else {
+                    try self.handleConsumerError(handle, message)
+                }
+            }
+            return received
+        }
+    }
+
+    /// Commits `offset` as the next offset to read in `partition`, synchronously, after `check` passes.
+    ///
+    /// `check` runs on the client's thread, where rebalance callbacks run too, so no revocation can
+    /// slip in between the check and the commit.
+    func commit(
+        _ partition: TopicPartition,
+        offset: Int64,
+        check: @escaping @Sendable () throws -> Void
+    ) async throws {
+        try await self.blocking(wakingUpPoll: true) { handle in
+            try check()
+            guard let list = rd_kafka_topic_partition_list_new(1) else {
+                throw KafkaError(code: .commitFailed, message: "rd_kafka_topic_partition_list_new failed")
+            }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+            entry?.pointee.offset = offset
+            var result = rd_kafka_commit(handle, list, 0)
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let entry {
+                result = entry.pointee.err
+            }
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw Self.commitError(result, partition)
+            }
+        }
+    }
+
+    private static func commitError(_ result: rd_kafka_resp_err_t, _ partition: TopicPartition) -> KafkaError {
+        switch result {
+        case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
+            RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+            // The group moved on without this member's generation: the partition is (being) reassigned.
+            Self.error(
+                .partitionRevoked,
+                result,
+                "the group rebalanced before \(partition.topic)[\(partition.partition)] could be committed"
+            )
+        default:
+            Self.error(.commitFailed, result)
+        }
+    }
+
+    private static func receivedMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ReceivedMessage {
+        let raw = message.pointee
+        let key = Self.bytes(raw.key, count: raw.key_len)
+        let payload = Self.bytes(raw.payload, count: raw.len)
+        var eventID: [UInt8] = []
+        var headers: OpaquePointer?
+        if rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers {
+            var value: UnsafeRawPointer?
+            var size = 0
+            if rd_kafka_header_get_last(headers, Self.eventIDHeader, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                eventID = Self.bytes(value, count: size)
+            }
+        }
+        return ReceivedMessage(
+            message: BusMessage(
+                key: String(decoding: key, as: UTF8.self),
+                eventID: String(decoding: eventID, as: UTF8.self),
+                payload: payload
+            ),
+            topic: raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+            partition: raw.partition,
+            offset: raw.offset
+        )
+    }
+
+    private static func bytes(_ pointer: UnsafeRawPointer?, count: Int) -> [UInt8] {
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    private func handleConsumerError(_ handle: OpaquePointer, _ message: UnsafeMutablePointer<rd_kafka_message_t>)
+        throws
+    {
+        let code = message.pointee.err
+        if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
+        if code == RD_KAFKA_RESP_ERR__FATAL {
+            var reason = [CChar](repeating: 0, count: 512)
+            let fatal = rd_kafka_fatal_error(handle, &reason, reason.count)
+            throw Self.error(.fatal, fatal, Self.string(reason))
+        }
+        self.logger.warning(
+            "consumer error",
+            metadata: [
+                "error": "\(Self.name(of: code))",
+                "reason": "\(String(cString: rd_kafka_message_errstr(message)))",
+            ]
+        )
+    }
+
+    /// Runs inside `rd_kafka_consumer_poll`/`rd_kafka_consumer_close` on the client's thread.
+    ///
+    /// Applies the change librdkafka asks for (incrementally for the cooperative protocol, in full
+    /// for the eager one) and reports it; partitions are reported revoked before they are let go.
+    static func handleRebalance(
+        handle: OpaquePointer,
+        code: rd_kafka_resp_err_t,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        opaque: UnsafeMutableRawPointer
+    ) {
+        let context = Self.context(opaque)
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
+        let failure: rd_kafka_resp_err_t
+        switch code {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let assigned = Self.topicPartitions(partitions)
+            context.logger.info("partitions assigned", metadata: ["partitions": "\(assigned.map(\.partition))"])
+            failure =
+                cooperative
+                ? Self.code(consuming: rd_kafka_incremental_assign(handle, partitions))
+                : rd_kafka_assign(handle, partitions)
+            context.onEvent(.assigned(assigned))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let revoked = Self.topicPartitions(partitions)
+            context.logger.info(
+                "partitions revoked",
+                metadata: [
+                    "partitions": "\(revoked.map(\.partition))", "lost": "\(rd_kafka_assignment_lost(handle) != 0)",
+                ]
+            )
+            context.onEvent(.revoked(revoked))
+            failure =
+                cooperative
+                ? Self.code(consuming: rd_kafka_incremental_unassign(handle, partitions))
+                : rd_kafka_assign(handle, nil)
+        default:
+            // librdkafka's advice for a failed rebalance: drop the whole assignment to stay in sync.
+            var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            let revoked =
+                rd_kafka_assignment(handle, &current) == RD_KAFKA_RESP_ERR_NO_ERROR
+                ? Self.topicPartitions(current) : []
+            if let current { rd_kafka_topic_partition_list_destroy(current) }
+            context.logger.error("rebalance failed", metadata: ["error": "\(Self.name(of: code))"])
+            context.onEvent(.revoked(revoked))
+            failure = rd_kafka_assign(handle, nil)
+        }
+        if failure != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.error("applying the rebalance failed", metadata: ["error": "\(Self.name(of: failure))"])
+        }
+    }
+
+    /// The code of an `rd_kafka_error_t` (freed here), or no error for `nil`.
+    private static func code(consuming error: OpaquePointer?) -> rd_kafka_resp_err_t {
+        guard let error else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+        defer { rd_kafka_error_destroy(error) }
+        return rd_kafka_error_code(error)
+    }
+
+    private static func topicPartitions(
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) -> [TopicPartition] {
+        guard let list, let elements = list.pointee.elems else { return [] }
+        return (0..<Int(list.pointee.cnt)).map { index in
+            TopicPartition(topic: String(cString: elements[index].topic), partition: elements[index].partition)
+        }
+    }
+}

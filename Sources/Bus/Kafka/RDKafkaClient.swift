@@ -1,0 +1,301 @@
+import CRdKafka
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// The only type that calls librdkafka; nothing outside it sees a pointer.
+///
+/// Thread safety: librdkafka handles are thread-safe. Non-blocking calls (produce, wake-up) run on the
+/// caller's thread while holding `liveness`, so they never race `destroy`. Blocking calls (poll,
+/// consumer poll, flush, commit, close, destroy) run one at a time on the client's own thread, never
+/// on Swift's cooperative pool; librdkafka's callbacks therefore also fire on that thread.
+final class RDKafkaClient: @unchecked Sendable {
+    enum Kind {
+        case producer
+        case consumer
+        /// Hosts a mock cluster with this many brokers; no thread, no callbacks besides logging.
+        case mockCluster(brokers: Int)
+    }
+
+    /// What librdkafka's callbacks report; raised on the client's thread, inside poll, flush or close.
+    enum Event: Sendable {
+        case delivered(batchID: UInt64, error: KafkaError?)
+        case assigned([TopicPartition])
+        case revoked([TopicPartition])
+    }
+
+    /// Reached from C callbacks through librdkafka's opaque pointer; retained until `rd_kafka_destroy`.
+    final class CallbackContext: Sendable {
+        let logger: Logger
+        let onEvent: @Sendable (Event) -> Void
+
+        init(logger: Logger, onEvent: @escaping @Sendable (Event) -> Void) {
+            self.logger = logger
+            self.onEvent = onEvent
+        }
+    }
+
+    let logger: Logger
+    let handle: OpaquePointer
+    /// The queue a blocking poll waits on; yielding it wakes the poll up early.
+    let pollQueue: OpaquePointer?
+    let mockCluster: OpaquePointer?
+    private let context: Unmanaged<CallbackContext>
+    private let thread: NIOThreadPool
+    /// `true` until the handle is destroyed.
+    private let liveness = NIOLockedValueBox(true)
+
+    init(
+        kind: Kind,
+        settings: [String: String],
+        logger: Logger,
+        onEvent: @escaping @Sendable (Event) -> Void = { _ in }
+    ) throws {
+        let conf = try Self.makeConf(settings)
+        let context = Unmanaged.passRetained(CallbackContext(logger: logger, onEvent: onEvent))
+        Self.installCallbacks(on: conf, kind: kind, context: context)
+
+        var errorText = [CChar](repeating: 0, count: 512)
+        let type = if case .consumer = kind { RD_KAFKA_CONSUMER } else { RD_KAFKA_PRODUCER }
+        guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            context.release()
+            throw KafkaError(code: .clientCreation, message: Self.string(errorText))
+        }
+
+        switch kind {
+        case .producer:
+            self.pollQueue = rd_kafka_queue_get_main(handle)
+            self.mockCluster = nil
+        case .consumer:
+            // Serve logs, errors and rebalances from rd_kafka_consumer_poll, like messages.
+            rd_kafka_poll_set_consumer(handle)
+            self.pollQueue = rd_kafka_queue_get_consumer(handle)
+            self.mockCluster = nil
+        case .mockCluster(let brokers):
+            guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
+                rd_kafka_destroy(handle)
+                context.release()
+                throw KafkaError(code: .clientCreation, message: "rd_kafka_mock_cluster_new failed")
+            }
+            self.pollQueue = nil
+            self.mockCluster = cluster
+        }
+        self.handle = handle
+        self.context = context
+        self.logger = logger
+        self.thread = NIOThreadPool(numberOfThreads: 1)
+        if case .mockCluster = kind {} else { self.thread.start() }
+    }
+
+    deinit {
+        guard self.liveness.withLockedValue({ $0 }) else { return }
+        // `close()` never ran (e.g. a service that was never started). Destroying a consumer blocks,
+        // so hand the handles to the client's thread, which then stops itself.
+        let handles = Handles(
+            handle: self.handle,
+            pollQueue: self.pollQueue,
+            mockCluster: self.mockCluster,
+            context: self.context
+        )
+        guard self.mockCluster == nil else {
+            handles.destroy()
+            return
+        }
+        let thread = self.thread
+        thread.submit { _ in
+            handles.destroy()
+            thread.shutdownGracefully { _ in }
+        }
+    }
+
+    /// The C handles, moved out of a client that is being deinitialized.
+    private struct Handles: @unchecked Sendable {
+        let handle: OpaquePointer
+        let pollQueue: OpaquePointer?
+        let mockCluster: OpaquePointer?
+        let context: Unmanaged<CallbackContext>
+
+        func destroy() {
+            if let pollQueue { rd_kafka_queue_destroy(pollQueue) }
+            if let mockCluster { rd_kafka_mock_cluster_destroy(mockCluster) }
+            rd_kafka_destroy(self.handle)
+            // Callbacks can fire until rd_kafka_destroy returns; only now is the context unreachable.
+            self.context.release()
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Closes the consumer (if any), destroys the handle on the client's thread, then stops the thread.
+    func close() async {
+        do {
+            try await self.blocking { handle in
+                if self.isConsumer, rd_kafka_consumer_closed(handle) == 0 {
+                    let error = rd_kafka_consumer_close(handle)
+                    if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        self.logger.warning("consumer close failed", metadata: ["error": "\(Self.name(of: error))"])
+                    }
+                }
+                self.destroyHandles()
+            }
+        } catch {
+            self.logger.debug("client already closed", metadata: ["error": "\(error)"])
+        }
+        try? await self.thread.shutdownGracefully()
+    }
+
+    /// Destroys the mock cluster and its host handle on the calling thread (both return quickly).
+    func destroyNow() {
+        if self.liveness.withLockedValue({ $0 }) {
+            self.destroyHandles()
+        }
+    }
+
+    private var isConsumer: Bool { rd_kafka_type(self.handle) == RD_KAFKA_CONSUMER }
+
+    private func destroyHandles() {
+        let wasAlive = self.liveness.withLockedValue { alive in
+            defer { alive = false }
+            return alive
+        }
+        guard wasAlive else { return }
+        Handles(handle: self.handle, pollQueue: self.pollQueue, mockCluster: self.mockCluster, context: self.context)
+            .destroy()
+    }
+
+    /// Wakes a poll blocked on the client's thread so queued work (a commit, a shutdown) runs now.
+    func wakeUp() {
+        self.liveness.withLockedValue { alive in
+            guard alive, let pollQueue = self.pollQueue else { return }
+            rd_kafka_queue_yield(pollQueue)
+        }
+    }
+
+    // MARK: Running C calls
+
+    /// Runs a non-blocking call on the caller's thread; throws `.shutDown` once the handle is destroyed.
+    func nonBlocking<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+        try self.liveness.withLockedValue { alive in
+            guard alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
+            return try body(self.handle)
+        }
+    }
+
+    /// Runs a blocking call on the client's own thread and resumes the caller with its result.
+    ///
+    /// Not cancellable on purpose: a close or destroy must run even when the calling task is cancelled.
+    /// With `wakingUpPoll`, a poll blocked on the thread returns early so that `body` runs right away.
+    func blocking<T: Sendable>(
+        wakingUpPoll: Bool = false,
+        _ body: @escaping @Sendable (OpaquePointer) throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            self.thread.submit { state in
+                guard case .active = state, self.liveness.withLockedValue({ $0 }) else {
+                    continuation.resume(
+                        throwing: KafkaError(code: .shutDown, message: "the Kafka client has shut down")
+                    )
+                    return
+                }
+                // No lock held here: only this thread destroys the handle.
+                continuation.resume(with: Result { try body(self.handle) })
+            }
+            if wakingUpPoll { self.wakeUp() }
+        }
+    }
+
+    // MARK: Configuration
+
+    private static func makeConf(_ settings: [String: String]) throws -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: .clientCreation, message: "rd_kafka_conf_new failed")
+        }
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError(code: .invalidConfiguration, message: "\(key): \(Self.string(errorText))")
+            }
+        }
+        return conf
+    }
+
+    private static func installCallbacks(on conf: OpaquePointer, kind: Kind, context: Unmanaged<CallbackContext>) {
+        rd_kafka_conf_set_opaque(conf, context.toOpaque())
+        rd_kafka_conf_set_log_cb(conf) { handle, level, facility, text in
+            guard let handle, let opaque = rd_kafka_opaque(handle) else { return }
+            let context = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+            context.logger.log(
+                level: RDKafkaClient.logLevel(syslog: level),
+                "\(text.map { String(cString: $0) } ?? "")",
+                metadata: ["rdkafka.facility": "\(facility.map { String(cString: $0) } ?? "")"]
+            )
+        }
+        rd_kafka_conf_set_error_cb(conf) { _, code, reason, opaque in
+            guard let opaque else { return }
+            let context = Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+            // librdkafka recovers from these by itself (reconnects, retries); they are worth a warning only.
+            context.logger.warning(
+                "librdkafka error",
+                metadata: [
+                    "error": "\(RDKafkaClient.name(of: rd_kafka_resp_err_t(rawValue: code)))",
+                    "reason": "\(reason.map { String(cString: $0) } ?? "")",
+                ]
+            )
+        }
+        switch kind {
+        case .producer:
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let opaque else { return }
+                RDKafkaClient.handleDeliveryReport(message.pointee, opaque: opaque)
+            }
+        case .consumer:
+            rd_kafka_conf_set_rebalance_cb(conf) { handle, code, partitions, opaque in
+                guard let handle, let opaque else { return }
+                RDKafkaClient.handleRebalance(handle: handle, code: code, partitions: partitions, opaque: opaque)
+            }
+        case .mockCluster:
+            break
+        }
+    }
+
+    // MARK: Errors
+
+    static func name(of code: rd_kafka_resp_err_t) -> String {
+        String(cString: rd_kafka_err2name(code))
+    }
+
+    static func error(_ code: KafkaError.Code, _ rdCode: rd_kafka_resp_err_t, _ message: String? = nil) -> KafkaError {
+        KafkaError(
+            code: code,
+            message: message ?? String(cString: rd_kafka_err2str(rdCode)),
+            rdKafkaCode: rdCode.rawValue,
+            rdKafkaName: Self.name(of: rdCode)
+        )
+    }
+
+    /// Converts and frees an `rd_kafka_error_t`.
+    static func consume(_ error: OpaquePointer, as code: KafkaError.Code) -> KafkaError {
+        defer { rd_kafka_error_destroy(error) }
+        return Self.error(code, rd_kafka_error_code(error), String(cString: rd_kafka_error_string(error)))
+    }
+
+    static func string(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    static func context(_ opaque: UnsafeMutableRawPointer) -> CallbackContext {
+        Unmanaged<CallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    }
+
+    private static func logLevel(syslog level: Int32) -> Logger.Level {
+        switch level {
+        case ...3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
+        }
+    }
+}
