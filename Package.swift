@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "Projector",
             dependencies: [
-                "Domain", "ICal", "EventStore",
+                "Domain", "ICal", "EventStore", "Bus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "almanac",
             dependencies: [
-                "API", "EventStore", "Projector", "Domain",
+                "API", "EventStore", "Projector", "Domain", "Bus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -141,6 +141,16 @@ let package = Package(
             dependencies: [
                 "Projector", "Domain", "ICal", "EventStore", "AlmanacTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KafkaFanOutTests",
+            dependencies: [
+                "Bus", "Projector", "API", "Domain", "EventStore", "AlmanacTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

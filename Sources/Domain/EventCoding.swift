@@ -39,10 +39,21 @@ public enum EventCoding {
 
     /// Decodes a stored payload of the given type.
     public static func decode(type: String, data: some Collection<UInt8>) throws -> TodoEvent {
+        try decode(type: type, bytes: Data(data), nested: false)
+    }
+
+    /// Decodes the payload found under the `data` key of a JSON object (a bus envelope).
+    public static func decode(type: String, envelope: some Collection<UInt8>) throws -> TodoEvent {
+        try decode(type: type, bytes: Data(envelope), nested: true)
+    }
+
+    private static func decode(type: String, bytes: Data, nested: Bool) throws -> TodoEvent {
         let decoder = JSONDecoder()
-        let bytes = Data(data)
         func payload<P: Codable>(_: P.Type) throws -> P {
-            let versioned = try decoder.decode(Versioned<P>.self, from: bytes)
+            let versioned =
+                nested
+                ? try decoder.decode(Nested<P>.self, from: bytes).data
+                : try decoder.decode(Versioned<P>.self, from: bytes)
             guard versioned.version <= currentVersion else {
                 throw UnsupportedVersion(type: type, version: versioned.version)
             }
@@ -84,4 +95,9 @@ private struct Versioned<Payload: Codable>: Codable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(version, forKey: .v)
     }
+}
+
+/// An object holding a versioned payload under `data`.
+private struct Nested<Payload: Codable>: Decodable {
+    var data: Versioned<Payload>
 }

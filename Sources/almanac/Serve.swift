@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Bus
 import EventStore
 import Foundation
 import Hummingbird
@@ -38,6 +39,14 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(help: "Do not run the embedded projector and job worker (they run elsewhere).")
     var noProjector = false
+
+    @Option(
+        help:
+            "Fan-out: none (the projector tails the store in-process) or kafka (relay and a projector beside the API). Env ALMANAC_BUS."
+    )
+    var bus: BusKind = BusKind(rawValue: ProcessInfo.processInfo.environment["ALMANAC_BUS"] ?? "") ?? .none
+
+    @OptionGroup var kafka: KafkaOptions
 
     func validate() throws {
         guard let mode = AuthMode(rawValue: auth) else {
@@ -85,7 +94,7 @@ struct Serve: AsyncParsableCommand {
             )
             let group = ServiceGroup(
                 configuration: .init(
-                    services: noProjector ? [app] : backgroundServices(services) + [app],
+                    services: noProjector ? [app] : try backgroundServices(services, logger: logger) + [app],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
@@ -94,11 +103,27 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// The embedded projector (tailing the store) and the job worker.
-    func backgroundServices(_ services: AlmanacServices) -> [any Service] {
-        [
-            StoreTailingProjector(writer: ProjectionWriter(store: services.store)),
-            JobWorker(queue: services.jobs),
-        ]
+    /// The projector (tailing the store, or relay + Kafka consumer) and the job worker.
+    func backgroundServices(_ services: AlmanacServices, logger: Logger) throws -> [any Service] {
+        let writer = ProjectionWriter(store: services.store)
+        switch bus {
+        case .none:
+            return [StoreTailingProjector(writer: writer), JobWorker(queue: services.jobs)]
+        case .kafka:
+            let publisher = try KafkaPublisher(
+                configuration: try kafka.configuration(clientID: "almanac-relay"),
+                logger: logger
+            )
+            let subscriber = try KafkaSubscriber(
+                configuration: try kafka.configuration(clientID: "almanac-projector"),
+                groupID: kafka.group,
+                logger: logger
+            )
+            return [
+                publisher, OutboxRelay(store: services.store, publisher: publisher),
+                subscriber, KafkaProjector(subscriber: subscriber, writer: writer),
+                JobWorker(queue: services.jobs),
+            ]
+        }
     }
 }

@@ -1,3 +1,4 @@
+import AlmanacTestSupport
 import Domain
 import ICal
 import Projector

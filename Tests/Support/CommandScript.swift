@@ -1,21 +1,21 @@
-import Domain
+public import Domain
 import Foundation
 
 /// Turns a list of integers (what the property generator shrinks) into a realistic command
 /// sequence, decided through the real `TodoCommands`, and returns the events in stream order.
-enum CommandScript {
-    static let titles = [
+public enum CommandScript {
+    public static let titles = [
         "Buy milk", "Call Ann, Bob; and Carl", "Line one\nline two", "Back\\slash", "Party 🎉🎂", "会议记录：季度计划",
         "Ünïcödé façade", String(repeating: "long title with words ", count: 8), "semi;colon,comma\\back",
         "emoji 👩‍👩‍👧‍👦 family",
     ]
-    static let deadlines: [String?] = [
+    public static let deadlines: [String?] = [
         nil, "2026-03-01", "2026-03-01T00:00:00", "2026-07-15T09:30:00", "2026-10-25T02:30:00", "2026-12-31 23:59:59",
         "2026-05-05T12:00:00Z", "2026-05-05T12:00:00+05:30", "2027-01-01T00:00:00-08:00",
     ]
-    static let zones = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe"]
+    public static let zones = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe"]
 
-    static func events(_ codes: [Int]) -> [TodoEvent] {
+    public static func events(_ codes: [Int]) -> [TodoEvent] {
         var state = UserCalendar()
         var events: [TodoEvent] = []
         var clock: Int64 = 1_770_000_000_000_000
@@ -73,15 +73,16 @@ enum CommandScript {
         return events
     }
 
-    static func numbered(_ events: [TodoEvent]) -> [(version: Int64, event: TodoEvent)] {
+    public static func numbered(_ events: [TodoEvent]) -> [(version: Int64, event: TodoEvent)] {
         events.enumerated().map { (Int64($0.offset + 1), $0.element) }
     }
 }
 
 /// A small deterministic generator for delivery orders.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+public struct SplitMix: RandomNumberGenerator {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,0 +1,46 @@
+public import Bus
+public import EventStore
+import Logging
+import PostgresNIO
+public import ServiceLifecycle
+
+/// `almanac relay`: publishes every event of the global log to the bus, in cursor order, and
+/// advances its checkpoint only after the broker acknowledged the batch (at-least-once: a crash
+/// between the two republishes the batch; consumers skip duplicates by version).
+public struct OutboxRelay: Service {
+    public let tail: LogTail
+    public let publisher: any EventPublisher
+    /// Pause between attempts while the broker refuses a batch.
+    public var retryDelay: Duration = .milliseconds(500)
+
+    public init(
+        store: EventStore,
+        publisher: any EventPublisher,
+        checkpointName: String = "bus-relay",
+        batchSize: Int = 500
+    ) {
+        self.tail = LogTail(store: store, checkpointName: checkpointName, batchSize: batchSize)
+        self.publisher = publisher
+    }
+
+    var handler: LogTail.Handler {
+        let publisher = self.publisher
+        let store = tail.store
+        let name = tail.checkpointName
+        return { batch, cursor in
+            try await publisher.publish(batch.map(BusEnvelope.message(for:)))
+            try await store.client.withConnection {
+                try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
+            }
+        }
+    }
+
+    public func run() async throws {
+        try await tail.run(handle: handler)
+    }
+
+    /// Publishes everything committed so far (tests, one-shot use).
+    public func drainCommitted(timeout: Duration = .seconds(30)) async throws {
+        try await tail.drainCommitted(timeout: timeout, handle: handler)
+    }
+}

@@ -1,0 +1,113 @@
+public import EventStore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Follows the global log from a named checkpoint with the gap-safe cursor, in batches, woken
+/// by the store's NOTIFY and polling as a fallback. What a batch is used for (projecting,
+/// publishing) and how its checkpoint is saved belongs to the caller.
+public struct LogTail: Sendable {
+    public let store: EventStore
+    public var checkpointName: String
+    public var batchSize: Int
+    public var pollInterval: Duration
+
+    public init(
+        store: EventStore,
+        checkpointName: String,
+        batchSize: Int = 1000,
+        pollInterval: Duration = .milliseconds(500)
+    ) {
+        self.store = store
+        self.checkpointName = checkpointName
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+    }
+
+    var logger: Logger { store.logger }
+
+    /// Handles a batch; must save `cursor` as the checkpoint once the batch is done.
+    public typealias Handler = @Sendable (_ batch: [RecordedEvent], _ cursor: GlobalCursor) async throws -> Void
+
+    public func checkpoint() async throws -> GlobalCursor {
+        try await store.client.withConnection { try await Checkpoints.load(checkpointName, on: $0, logger: logger) }
+    }
+
+    /// Runs until `wakeups` finish (graceful shutdown) or the task is cancelled.
+    func follow(wakeups: Wakeups, retryDelay: Duration = .seconds(1), handle: Handler) async throws {
+        var cursor = try await checkpoint()
+        var signals = wakeups.signals.makeAsyncIterator()
+        while !Task.isCancelled {
+            do {
+                if try await catchUp(from: &cursor, handle: handle) {
+                    if try await store.hasEvents(after: cursor) {
+                        // Committed events exist but an older open transaction holds the
+                        // gap-safe horizon back: look again soon, no NOTIFY will come.
+                        try await Task.sleep(for: .milliseconds(10))
+                    } else if await signals.next() == nil {
+                        return
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error(
+                    "batch failed; retrying",
+                    metadata: ["checkpoint": "\(checkpointName)", "error": "\(String(reflecting: error))"]
+                )
+                try? await Task.sleep(for: retryDelay)
+            }
+        }
+    }
+
+    /// Handles one batch; returns true when there was nothing (more) to read.
+    public func catchUp(from cursor: inout GlobalCursor, handle: Handler) async throws -> Bool {
+        let batch = try await store.readAll(after: cursor, limit: batchSize)
+        guard let last = batch.last else { return true }
+        try await handle(batch, last.cursor)
+        cursor = last.cursor
+        return batch.count < batchSize
+    }
+
+    /// Catches up with everything committed, waiting (at most `timeout`) for events held
+    /// behind the horizon by open transactions.
+    public func drainCommitted(timeout: Duration = .seconds(30), handle: Handler) async throws {
+        var cursor = try await checkpoint()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await catchUp(from: &cursor, handle: handle), try await !store.hasEvents(after: cursor) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Runs `follow` with NOTIFY wake-ups and polling until graceful shutdown.
+    public func run(handle: @escaping Handler) async throws {
+        let wakeups = Wakeups()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await listen(wakeups: wakeups) }
+            group.addTask { await wakeups.tick(every: pollInterval) }
+            try await withGracefulShutdownHandler {
+                try await follow(wakeups: wakeups, handle: handle)
+            } onGracefulShutdown: {
+                wakeups.finish()
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func listen(wakeups: Wakeups) async {
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: EventStore.notificationChannel) { notifications in
+                        for try await _ in notifications { wakeups.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN failed; polling only", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
