@@ -66,7 +66,12 @@ public enum AlmanacAPI {
         MeRoutes(commands: services.commands).register(on: authenticated)
         let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
         let publicURL = PublicURL(configured: configuration.publicURL)
-        let feeds = FeedRoutes(tokens: FeedTokens(store: services.store), cache: cache, publicURL: publicURL)
+        let feeds = FeedRoutes(
+            tokens: FeedTokens(store: services.store),
+            cache: cache,
+            streamer: FeedStreamer(store: services.store),
+            publicURL: publicURL
+        )
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
         JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)

@@ -124,6 +124,40 @@ struct FeedAPITests {
         }
     }
 
+    /// A calendar larger than the cache's byte budget is streamed from PostgreSQL, same bytes.
+    @Test func calendarsOverTheCacheBudgetAreStreamed() async throws {
+        try await TestApp.run(feedCacheBytes: 2_000) { app in
+            let alice = try await app.user("alice")
+            for i in 1...40 {
+                _ = try await app.send(
+                    .post,
+                    "/api/v1/todos",
+                    auth: alice.authorization,
+                    json: #"{"title": "todo \#(i), with text", "deadline_at": "2026-02-\#(i % 28 + 1)T09:00:00"}"#
+                )
+            }
+            _ = try await app.send(
+                .post,
+                "/api/v1/todos/complete",
+                auth: alice.authorization,
+                json: #"{"ids": [3, 4]}"#
+            )
+            try await app.project()
+            let path = try await app.feedPath(alice.authorization)
+            for (query, variant) in [("", FeedVariant.events), ("?format=vtodo", .tasks)] {
+                let response = try await app.send(.get, path + query)
+                #expect(response.status == .ok)
+                let expected = try #require(
+                    try await CalendarRebuilder(store: app.services.store).compare(user: alice.id, variant: variant)
+                )
+                #expect(response.text == String(decoding: expected.full, as: UTF8.self))
+                let etag = try #require(response.headers[.eTag])
+                #expect(try await app.send(.get, path + query, headers: [.ifNoneMatch: etag]).status == .notModified)
+                #expect(try await app.send(.head, path + query).status == .ok)
+            }
+        }
+    }
+
     @Test func feedBeforeTheProjectionExistsIs503NotAnEmptyCalendar() async throws {
         try await TestApp.run { app in
             let alice = try await app.user("alice")

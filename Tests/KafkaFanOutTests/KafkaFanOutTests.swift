@@ -65,6 +65,29 @@ struct KafkaFanOutTests {
         }
     }
 
+    /// The relay and one projector member, as `serve --bus kafka` wires them.
+    static func pipeline(_ cluster: Cluster, store: EventStore, member: String) throws -> ServiceGroup {
+        let publisher = try cluster.publisher()
+        let subscriber = try cluster.subscriber(member)
+        return ServiceGroup(
+            services: [
+                publisher, OutboxRelay(store: store, publisher: publisher),
+                subscriber, KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
+            ],
+            logger: logger
+        )
+    }
+
+    /// Runs `group` while `body` runs, then shuts it down gracefully.
+    static func whileRunning(_ group: ServiceGroup, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
     /// Writes scripted command sequences for `users` new users through the command path.
     static func writeEvents(_ services: AlmanacServices, users: Int, seed: Int) async throws -> [Int64] {
         var ids: [Int64] = []
@@ -160,15 +183,7 @@ struct KafkaFanOutTests {
             let services = AlmanacServices(store: store)
             let users = try await Self.writeEvents(services, users: 4, seed: 2)
             for round in 0..<3 {
-                let publisher = try cluster.publisher()
-                let subscriber = try cluster.subscriber("projector-\(round)")
-                let group = ServiceGroup(
-                    services: [
-                        publisher, OutboxRelay(store: store, publisher: publisher),
-                        subscriber, KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
-                    ],
-                    logger: Self.logger
-                )
+                let group = try Self.pipeline(cluster, store: store, member: "projector-\(round)")
                 let running = Task { try await group.run() }
                 // Write while it runs, then kill everything abruptly (no graceful shutdown).
                 for user in users { try await Self.append(services, user: user, codes: [round, 11 + round, 7, 3]) }
@@ -176,20 +191,8 @@ struct KafkaFanOutTests {
                 running.cancel()
                 _ = await running.result
             }
-            let publisher = try cluster.publisher()
-            let subscriber = try cluster.subscriber("projector-final")
-            let group = ServiceGroup(
-                services: [
-                    publisher, OutboxRelay(store: store, publisher: publisher),
-                    subscriber, KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
-                ],
-                logger: Self.logger
-            )
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector-final")) {
                 try await Self.waitForProjection(store, users: users)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await Self.expectFeedsEqualFullRegeneration(store, users: users)
         }
@@ -201,17 +204,7 @@ struct KafkaFanOutTests {
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
             let users = try await Self.writeEvents(services, users: 2, seed: 3)
-            let publisher = try cluster.publisher()
-            let subscriber = try cluster.subscriber("projector")
-            let group = ServiceGroup(
-                services: [
-                    publisher, OutboxRelay(store: store, publisher: publisher),
-                    subscriber, KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
-                ],
-                logger: Self.logger
-            )
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector")) {
                 try await Self.waitForProjection(store, users: users)
                 let before = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
@@ -225,8 +218,6 @@ struct KafkaFanOutTests {
                 #expect(during == before, "nothing can pass while every broker is down")
                 try cluster.mock.setBrokerUp(KafkaMockCluster.allBrokers)
                 try await Self.waitForProjection(store, users: users)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await Self.expectFeedsEqualFullRegeneration(store, users: users)
         }

@@ -14,13 +14,14 @@ public struct TestApp: Sendable {
         auth: AuthMode = .apiKey,
         adminToken: String? = "admin-secret",
         poolSize: Int = 8,
+        feedCacheBytes: Int = 64 << 20,
         _ body: @Sendable (TestApp) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.withStore(poolSize: poolSize) { store in
             let services = AlmanacServices(store: store)
             let router = try await AlmanacAPI.router(
                 services: services,
-                configuration: APIConfiguration(auth: auth, adminToken: adminToken)
+                configuration: APIConfiguration(auth: auth, adminToken: adminToken, feedCacheBytes: feedCacheBytes)
             )
             let app = Application(router: router, logger: TestDatabase.logger)
             return try await app.test(.router) { client in

@@ -41,9 +41,15 @@ actor FeedCache {
     /// The projection has no calendar row for the user yet.
     struct NotProjected: Error {}
 
+    /// The calendar does not fit in the byte budget: serve it with `FeedStreamer`.
+    struct TooLarge: Error {}
+
     let store: EventStore
     let budgetBytes: Int
     private var entries: [Int64: Entry] = [:]
+    /// Calendars found larger than the budget, at (generation, version): not loaded again
+    /// until they change.
+    private var oversized: [Int64: (generation: Int, version: Int64)] = [:]
     private var totalBytes = 0
     private var clock: UInt64 = 0
     private(set) var deltaRefreshes = 0
@@ -63,6 +69,9 @@ actor FeedCache {
 
     func feed(user: Int64, variant: FeedVariant, head: CalendarStore.Head) async throws -> Feed {
         clock += 1
+        if let known = oversized[user], known.generation == head.generation, known.version == head.version {
+            throw TooLarge()
+        }
         var entry = entries[user]
         if let cached = entry, cached.generation == head.generation, cached.version >= head.version {
             // Fresh enough: another request may already have refreshed past `head`.
@@ -70,7 +79,14 @@ actor FeedCache {
             entry = try await refresh(cached, user: user)
             deltaRefreshes += 1
         } else {
-            entry = try await load(user: user)
+            do {
+                entry = try await load(user: user)
+            } catch is TooLarge {
+                oversized[user] = (head.generation, head.version)
+                entries[user].map { totalBytes -= $0.bytes }
+                entries[user] = nil
+                throw TooLarge()
+            }
             fullLoads += 1
         }
         guard var current = entry else { throw NotProjected() }
@@ -136,7 +152,8 @@ actor FeedCache {
     var cachedBytes: Int { totalBytes }
     var cachedUsers: Int { entries.count }
 
-    /// Reads the calendar row and the entries changed after `since` in one statement.
+    /// Reads the calendar row and the entries changed after `since` in one statement; stops
+    /// with `TooLarge` as soon as the fragments exceed the budget.
     private func read(user: Int64, since: Int64?) async throws -> (
         head: (Int64, Int, String, Int64)?, rows: [(Int, Bool, Fragment)]
     ) {
@@ -153,14 +170,16 @@ actor FeedCache {
         )
         var head: (Int64, Int, String, Int64)?
         var changed: [(Int, Bool, Fragment)] = []
+        var bytes = 0
         for try await (version, generation, name, updatedAt, id, deleted, completed, event, task) in rows.decode(
             (Int64, Int32, String, Int64, Int64?, Bool?, Bool?, ByteBuffer?, ByteBuffer?).self
         ) {
             head = (version, Int(generation), name, updatedAt)
             if let id {
-                changed.append(
-                    (Int(id), deleted ?? false, Fragment(completed: completed ?? false, event: event, task: task))
-                )
+                let fragment = Fragment(completed: completed ?? false, event: event, task: task)
+                bytes += fragment.size
+                if bytes > budgetBytes { throw TooLarge() }
+                changed.append((Int(id), deleted ?? false, fragment))
             }
         }
         return (head, changed)

@@ -10,6 +10,7 @@ import Projector
 struct FeedRoutes {
     let tokens: FeedTokens
     let cache: FeedCache
+    let streamer: FeedStreamer
     let publicURL: PublicURL
 
     func registerPublic(on router: Router<AppRequestContext>) {
@@ -81,16 +82,28 @@ struct FeedRoutes {
             if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
                 return Response(status: .notModified, headers: headers)
             }
-            let feed = try await cache.feed(user: user, variant: variant, head: head)
-            // The body may be newer than `head`: describe what is sent.
-            headers[.eTag] = "\"v\(feed.version).g\(feed.generation).\(variant.rawValue)\""
-            headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
             headers[.contentType] = "text/calendar; charset=utf-8"
-            headers[.contentLength] = String(feed.body.readableBytes)
-            if request.method == .head {
-                return Response(status: .ok, headers: headers, body: ResponseBody())
+            do {
+                let feed = try await cache.feed(user: user, variant: variant, head: head)
+                // The body may be newer than `head`: describe what is sent.
+                headers[.eTag] = "\"v\(feed.version).g\(feed.generation).\(variant.rawValue)\""
+                headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
+                headers[.contentLength] = String(feed.body.readableBytes)
+                if request.method == .head {
+                    return Response(status: .ok, headers: headers, body: ResponseBody())
+                }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: feed.body))
+            } catch is FeedCache.TooLarge {
+                guard let opened = try await streamer.open(user: user, variant: variant) else {
+                    throw FeedCache.NotProjected()
+                }
+                headers[.eTag] = "\"v\(opened.version).g\(opened.generation).\(variant.rawValue)\""
+                headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: opened.updatedAt)
+                if request.method == .head {
+                    return Response(status: .ok, headers: headers, body: ResponseBody())
+                }
+                return Response(status: .ok, headers: headers, body: opened.body)
             }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: feed.body))
         } catch is FeedCache.NotProjected {
             throw APIError(
                 .serviceUnavailable,
