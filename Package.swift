@@ -105,6 +105,7 @@ let package = Package(
             name: "AlmanacTestSupport",
             dependencies: [
                 "API", "EventStore", "Domain", "Projector",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,6 +1,7 @@
 public import EventStore
 public import Foundation
 public import Hummingbird
+public import ServiceLifecycle
 
 /// Settings of the HTTP API.
 public struct APIConfiguration: Sendable {
@@ -44,8 +45,17 @@ public struct AlmanacServices: Sendable {
 
 /// The HTTP API: routes, middleware and error rendering.
 public enum AlmanacAPI {
+    /// The router alone: every feed request reads the database (no change listener runs).
     public static func router(services: AlmanacServices, configuration: APIConfiguration) async throws
         -> Router<AppRequestContext>
+    {
+        try await build(services: services, configuration: configuration).router
+    }
+
+    /// The router and the services it needs running beside it: the calendar-change listener
+    /// that lets feed polls be answered from memory.
+    public static func build(services: AlmanacServices, configuration: APIConfiguration) async throws
+        -> (router: Router<AppRequestContext>, services: [any Service])
     {
         var defaultUser: AuthenticatedUser?
         if configuration.auth == .none {
@@ -65,17 +75,19 @@ public enum AlmanacAPI {
         TodoRoutes(service: services.todos).register(on: authenticated)
         MeRoutes(commands: services.commands).register(on: authenticated)
         let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
+        let lookups = FeedLookups()
         let publicURL = PublicURL(configured: configuration.publicURL)
         let feeds = FeedRoutes(
             tokens: FeedTokens(store: services.store),
             cache: cache,
             streamer: FeedStreamer(store: services.store),
+            lookups: lookups,
             publicURL: publicURL
         )
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
         JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)
-        return router
+        return (router, [FeedChangeListener(store: services.store, lookups: lookups)])
     }
 
     static func openAPIDocument() throws -> Response {

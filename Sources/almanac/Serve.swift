@@ -78,7 +78,7 @@ struct Serve: AsyncParsableCommand {
                 print("Created user 'default'. API key (shown once, store it now): \(created.apiKey)")
                 fflush(nil)
             }
-            let router = try await AlmanacAPI.router(
+            let (router, apiServices) = try await AlmanacAPI.build(
                 services: services,
                 configuration: APIConfiguration(
                     auth: mode,
@@ -94,7 +94,9 @@ struct Serve: AsyncParsableCommand {
             )
             let group = ServiceGroup(
                 configuration: .init(
-                    services: noProjector ? [app] : try backgroundServices(services, logger: logger) + [app],
+                    services: (noProjector ? [] : try backgroundServices(services, logger: logger)) + apiServices + [
+                        app
+                    ],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

@@ -13,6 +13,8 @@ extension TestApp {
     /// Runs the projector until it has applied everything committed.
     func project() async throws {
         try await StoreTailingProjector(writer: ProjectionWriter(store: services.store)).drainCommitted()
+        // Give a running change listener time to hear the NOTIFY (milliseconds in practice).
+        try await Task.sleep(for: .milliseconds(100))
     }
 
     /// The path of the caller's secret feed.
@@ -66,8 +68,11 @@ struct FeedAPITests {
         }
     }
 
-    @Test func conditionalRequestsHeadAndStatusCodes() async throws {
-        try await TestApp.run { app in
+    /// With and without the change listener (memory of tokens and calendar rows): writes and
+    /// rotations must show at once either way.
+    @Test(arguments: [false, true])
+    func conditionalRequestsHeadAndStatusCodes(listening: Bool) async throws {
+        try await TestApp.run(listening: listening) { app in
             let alice = try await app.user("alice")
             _ = try await app.send(
                 .post,
@@ -112,6 +117,7 @@ struct FeedAPITests {
             // Rotation: old URL 410, new URL 200; unknown 404; bad query 400.
             let rotated = try await app.send(.post, "/api/v1/feed/rotate", auth: alice.authorization)
             #expect(rotated.status == .ok)
+            try await Task.sleep(for: .milliseconds(100))
             let gone = try await app.send(.get, path)
             #expect(gone.status == .gone)
             #expect(gone.errorMessage != nil)

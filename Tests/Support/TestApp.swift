@@ -4,6 +4,7 @@ import Foundation
 public import Hummingbird
 public import HummingbirdTesting
 import NIOCore
+import ServiceLifecycle
 
 /// The API on a fresh database, driven through HummingbirdTesting.
 public struct TestApp: Sendable {
@@ -15,17 +16,32 @@ public struct TestApp: Sendable {
         adminToken: String? = "admin-secret",
         poolSize: Int = 8,
         feedCacheBytes: Int = 64 << 20,
+        listening: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.withStore(poolSize: poolSize) { store in
             let services = AlmanacServices(store: store)
-            let router = try await AlmanacAPI.router(
+            let (router, background) = try await AlmanacAPI.build(
                 services: services,
                 configuration: APIConfiguration(auth: auth, adminToken: adminToken, feedCacheBytes: feedCacheBytes)
             )
             let app = Application(router: router, logger: TestDatabase.logger)
-            return try await app.test(.router) { client in
-                try await body(TestApp(services: services, client: client))
+            guard listening else {
+                return try await app.test(.router) { client in
+                    try await body(TestApp(services: services, client: client))
+                }
+            }
+            let group = ServiceGroup(services: background, logger: TestDatabase.logger)
+            return try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // Let the listener connect before requests rely on it.
+                try await Task.sleep(for: .milliseconds(300))
+                let result = try await app.test(.router) { client in
+                    try await body(TestApp(services: services, client: client))
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
             }
         }
     }

@@ -61,7 +61,7 @@ actor FeedCache {
     }
 
     /// The calendar row only: enough to answer a conditional request without the body.
-    func head(user: Int64) async throws -> CalendarStore.Head? {
+    nonisolated func head(user: Int64) async throws -> CalendarStore.Head? {
         try await store.client.withConnection { connection in
             try await CalendarStore(logger: store.logger).head(user: user, on: connection)
         }

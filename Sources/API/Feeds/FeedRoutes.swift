@@ -11,6 +11,7 @@ struct FeedRoutes {
     let tokens: FeedTokens
     let cache: FeedCache
     let streamer: FeedStreamer
+    let lookups: FeedLookups
     let publicURL: PublicURL
 
     func registerPublic(on router: Router<AppRequestContext>) {
@@ -66,13 +67,28 @@ struct FeedRoutes {
         let token = context.parameters.get("token") ?? ""
         let variant = try Self.variant(request)
         let user: Int64
-        switch try await tokens.resolve(token) {
-        case .unknown: throw APIError.notFound("feed")
-        case .revoked: throw APIError(.gone, "this feed URL was rotated; ask its owner for the new one")
-        case .active(let id): user = id
+        if let known = lookups.user(token: token) {
+            user = known
+        } else {
+            let epoch = lookups.begin()
+            switch try await tokens.resolve(token) {
+            case .unknown: throw APIError.notFound("feed")
+            case .revoked: throw APIError(.gone, "this feed URL was rotated; ask its owner for the new one")
+            case .active(let id):
+                user = id
+                if let epoch { lookups.remember(token: token, user: id, since: epoch) }
+            }
         }
         do {
-            guard let head = try await cache.head(user: user) else { throw FeedCache.NotProjected() }
+            let head: CalendarStore.Head
+            if let known = lookups.head(user: user) {
+                head = known
+            } else {
+                let epoch = lookups.begin()
+                guard let fresh = try await cache.head(user: user) else { throw FeedCache.NotProjected() }
+                if let epoch { lookups.remember(head: fresh, since: epoch) }
+                head = fresh
+            }
             let etag = "\"v\(head.version).g\(head.generation).\(variant.rawValue)\""
             var headers: HTTPFields = [
                 .eTag: etag,

@@ -5,6 +5,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import PostgresNIO
+import Projector
 
 /// Secret feed URLs. A token is HMAC-SHA256(server key, "user:generation"): 256 unguessable bits
 /// that the server can show again on `GET /api/v1/feed`, while only its SHA-256 is stored.
@@ -59,6 +60,11 @@ struct FeedTokens: Sendable {
             try await connection.query("SELECT pg_advisory_xact_lock(\(user))", logger: store.logger)
             try await connection.query(
                 "UPDATE feed_tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL",
+                logger: store.logger
+            )
+            // API processes that remember the old token forget it.
+            try await connection.query(
+                "SELECT pg_notify(\(CalendarStore.changesChannel), \("\(user):rotated"))",
                 logger: store.logger
             )
             return try await issue(user: user, key: key, on: connection)

@@ -67,7 +67,10 @@ public struct KafkaProjector: Service {
         } catch let error as KafkaError where error.code != .fatal && error.code != .shutDown {
             // A failed commit (e.g. during a rebalance) only means this message may be delivered
             // again, which the version discipline makes harmless: keep consuming.
-            logger.warning("offset commit failed", metadata: ["partition": "\(received.partition)", "error": "\(error)"])
+            logger.warning(
+                "offset commit failed",
+                metadata: ["partition": "\(received.partition)", "error": "\(error)"]
+            )
         }
     }
 }

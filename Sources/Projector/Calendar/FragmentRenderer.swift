@@ -5,9 +5,12 @@ public import ICal
 /// Renders one todo into its VEVENT and VTODO fragments, in the user's time zone.
 public struct FragmentRenderer: Sendable {
     public let timeZone: TimeZone
+    /// UTC needs no offset lookups (Foundation's are the slowest part of a render).
+    let isUTC: Bool
 
     public init(timeZoneIdentifier: String) {
         timeZone = TimeZone(identifier: timeZoneIdentifier) ?? TimeZone(identifier: "UTC")!
+        isUTC = timeZone.identifier == "UTC" || timeZone.identifier == "GMT"
     }
 
     public func render(_ todo: Todo, changedVersion: Int64) -> CalendarEntry {
@@ -52,6 +55,7 @@ public struct FragmentRenderer: Sendable {
 
     /// Wall-clock seconds in `timeZone` to UTC seconds (the usual two-step guess around offsets).
     func utc(fromLocal local: Int64) -> Int64 {
+        if isUTC { return local }
         let first = Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(local))))
         let second = Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(local - first))))
         return local - second

@@ -1,0 +1,108 @@
+import EventStore
+import Logging
+import PostgresNIO
+import Projector
+import ServiceLifecycle
+import Synchronization
+
+/// Per-process memory of feed tokens and calendar rows, so that a poll answered 304 costs no
+/// database round trip. It is trusted only while `FeedChangeListener` is LISTENing: every
+/// projection write and token rotation NOTIFYs, and the listener forgets that user.
+final class FeedLookups: Sendable {
+    private struct State {
+        var live = false
+        /// Bumped by every invalidation: a value read from the database before an
+        /// invalidation is not stored after it.
+        var epoch: UInt64 = 0
+        var heads: [Int64: CalendarStore.Head] = [:]
+        var tokens: [String: Int64] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// Entries kept at most (each is small); beyond it the memory is simply cleared.
+    let capacity: Int
+
+    init(capacity: Int = 100_000) {
+        self.capacity = capacity
+    }
+
+    /// The epoch to pass back to `remember`, or nil when nothing may be cached.
+    func begin() -> UInt64? {
+        state.withLock { $0.live ? $0.epoch : nil }
+    }
+
+    func head(user: Int64) -> CalendarStore.Head? {
+        state.withLock { $0.live ? $0.heads[user] : nil }
+    }
+
+    func user(token: String) -> Int64? {
+        state.withLock { $0.live ? $0.tokens[token] : nil }
+    }
+
+    func remember(head: CalendarStore.Head, since epoch: UInt64) {
+        state.withLock { state in
+            guard state.live, state.epoch == epoch else { return }
+            if state.heads.count >= capacity { state.heads.removeAll() }
+            state.heads[head.userID] = head
+        }
+    }
+
+    func remember(token: String, user: Int64, since epoch: UInt64) {
+        state.withLock { state in
+            guard state.live, state.epoch == epoch else { return }
+            if state.tokens.count >= capacity { state.tokens.removeAll() }
+            state.tokens[token] = user
+        }
+    }
+
+    func invalidate(user: Int64) {
+        state.withLock { state in
+            state.epoch &+= 1
+            state.heads[user] = nil
+            state.tokens = state.tokens.filter { $0.value != user }
+        }
+    }
+
+    func setLive(_ live: Bool) {
+        state.withLock { state in
+            state.live = live
+            state.epoch &+= 1
+            state.heads.removeAll()
+            state.tokens.removeAll()
+        }
+    }
+}
+
+/// LISTENs to calendar changes and token rotations and makes `FeedLookups` forget them.
+struct FeedChangeListener: Service {
+    let store: EventStore
+    let lookups: FeedLookups
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await store.client.withConnection { connection in
+                        try await connection.listen(on: CalendarStore.changesChannel) { notifications in
+                            lookups.setLive(true)
+                            for try await notification in notifications {
+                                if let user = Int64(notification.payload.prefix { $0 != ":" }) {
+                                    lookups.invalidate(user: user)
+                                }
+                            }
+                        }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        store.logger.warning(
+                            "calendar LISTEN failed; feeds read the database",
+                            metadata: ["error": "\(error)"]
+                        )
+                    }
+                }
+                lookups.setLive(false)
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
