@@ -7,9 +7,36 @@ import Projector
 
 /// Assembled feeds in memory, refreshed by delta: a refresh reads only the entries changed
 /// since the cached version (plus the calendar row, in the same statement so both come from
-/// one snapshot). Bounded by a byte budget with least-recently-used eviction. Several API
+/// one snapshot). A feed is kept as blocks of consecutive fragments, each assembled once per
+/// variant: a change re-assembles only the blocks it touches, and the response is the list of
+/// block buffers. Bounded by a byte budget with least-recently-used eviction. Several API
 /// processes may serve one database: each checks the calendar version on every request.
 actor FeedCache {
+    /// Fragments per block (a block is split when it doubles).
+    static let blockSize = 256
+
+    struct Fragment {
+        var completed: Bool
+        var event: ByteBuffer?
+        var task: ByteBuffer?
+        var size: Int { (event?.readableBytes ?? 0) + (task?.readableBytes ?? 0) }
+
+        func part(_ variant: FeedVariant) -> ByteBuffer? {
+            switch variant {
+            case .events: completed ? nil : event
+            case .eventsWithCompleted: event
+            case .tasks: task
+            }
+        }
+    }
+
+    /// Consecutive todo ids and their assembled bytes per variant.
+    struct Block {
+        var ids: [Int]
+        var assembled: [FeedVariant: ByteBuffer] = [:]
+        var assembledBytes: Int { assembled.values.reduce(0) { $0 + $1.readableBytes } }
+    }
+
     /// One user's cached calendar.
     struct Entry {
         var version: Int64
@@ -17,25 +44,28 @@ actor FeedCache {
         var name: String
         var updatedAt: Int64
         var fragments: [Int: Fragment] = [:]
-        var order: [Int] = []
-        var assembled: [FeedVariant: ByteBuffer] = [:]
-        var bytes = 0
+        var blocks: [Block] = []
+        var fragmentBytes = 0
+        var assembledBytes = 0
         var lastUsed: UInt64 = 0
+        var bytes: Int { fragmentBytes + assembledBytes }
     }
 
-    struct Fragment {
-        var completed: Bool
-        var event: ByteBuffer?
-        var task: ByteBuffer?
-        var size: Int { (event?.readableBytes ?? 0) + (task?.readableBytes ?? 0) }
-    }
-
-    /// A feed ready to serve.
+    /// A feed ready to serve: the header, one buffer per block, the footer.
     struct Feed: Sendable {
-        var body: ByteBuffer
+        var parts: [ByteBuffer]
+        var length: Int
         var version: Int64
         var generation: Int
         var updatedAt: Int64
+
+        /// The whole feed as one buffer (job results).
+        var joined: ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(length)
+            for var part in parts { buffer.writeBuffer(&part) }
+            return buffer
+        }
     }
 
     /// The projection has no calendar row for the user yet.
@@ -52,8 +82,6 @@ actor FeedCache {
     private var oversized: [Int64: (generation: Int, version: Int64)] = [:]
     private var totalBytes = 0
     private var clock: UInt64 = 0
-    private(set) var deltaRefreshes = 0
-    private(set) var fullLoads = 0
 
     init(store: EventStore, budgetBytes: Int) {
         self.store = store
@@ -77,76 +105,74 @@ actor FeedCache {
             // Fresh enough: another request may already have refreshed past `head`.
         } else if let cached = entry, cached.generation == head.generation {
             entry = try await refresh(cached, user: user)
-            deltaRefreshes += 1
         } else {
             do {
                 entry = try await load(user: user)
             } catch is TooLarge {
                 oversized[user] = (head.generation, head.version)
-                entries[user].map { totalBytes -= $0.bytes }
-                entries[user] = nil
+                forget(user)
                 throw TooLarge()
             }
-            fullLoads += 1
         }
         guard var current = entry else { throw NotProjected() }
-        let body: ByteBuffer
-        if let assembled = current.assembled[variant] {
-            body = assembled
-        } else {
-            body = assemble(current, variant: variant)
-            current.assembled[variant] = body
+        let header = ByteBuffer(bytes: FeedAssembler.header(name: current.name))
+        var parts = [header]
+        parts.reserveCapacity(current.blocks.count + 2)
+        var length = header.readableBytes + CalendarFooter.bytes.count
+        for index in current.blocks.indices {
+            let part: ByteBuffer
+            if let assembled = current.blocks[index].assembled[variant] {
+                part = assembled
+            } else {
+                part = assemble(current.blocks[index], fragments: current.fragments, variant: variant)
+                current.blocks[index].assembled[variant] = part
+                current.assembledBytes += part.readableBytes
+            }
+            if part.readableBytes > 0 {
+                parts.append(part)
+                length += part.readableBytes
+            }
         }
+        parts.append(ByteBuffer(bytes: CalendarFooter.bytes))
         current.lastUsed = clock
-        store(current, user: user)
-        return Feed(body: body, version: current.version, generation: current.generation, updatedAt: current.updatedAt)
+        keep(current, user: user)
+        return Feed(
+            parts: parts,
+            length: length,
+            version: current.version,
+            generation: current.generation,
+            updatedAt: current.updatedAt
+        )
     }
 
-    private func assemble(_ entry: Entry, variant: FeedVariant) -> ByteBuffer {
-        let header = FeedAssembler.header(name: entry.name)
-        var size = header.count + 15
-        for id in entry.order { size += entry.fragments[id]?.size ?? 0 }
+    private func assemble(_ block: Block, fragments: [Int: Fragment], variant: FeedVariant) -> ByteBuffer {
+        var size = 0
+        for id in block.ids { size += fragments[id]?.part(variant)?.readableBytes ?? 0 }
         var buffer = ByteBuffer()
         buffer.reserveCapacity(size)
-        buffer.writeBytes(header)
-        for id in entry.order {
-            guard let fragment = entry.fragments[id] else { continue }
-            let chosen: ByteBuffer? =
-                switch variant {
-                case .events: fragment.completed ? nil : fragment.event
-                case .eventsWithCompleted: fragment.event
-                case .tasks: fragment.task
-                }
-            if var chosen { buffer.writeBuffer(&chosen) }
+        for id in block.ids {
+            if var part = fragments[id]?.part(variant) { buffer.writeBuffer(&part) }
         }
-        buffer.writeBytes(CalendarFooter.bytes)
         return buffer
     }
 
-    private func store(_ entry: Entry, user: Int64) {
-        var entry = entry
-        let previous = entries[user]?.bytes ?? 0
-        entry.bytes =
-            entry.fragments.values.reduce(0) { $0 + $1.size }
-            + entry.assembled.values.reduce(0) {
-                $0 + $1.readableBytes
-            }
-        totalBytes += entry.bytes - previous
+    private func keep(_ entry: Entry, user: Int64) {
+        totalBytes += entry.bytes - (entries[user]?.bytes ?? 0)
         entries[user] = entry
-        evict(keeping: user)
+        while totalBytes > budgetBytes, entries.count > 1 {
+            // Least recently used first; the calendar just served stays.
+            guard let victim = entries.filter({ $0.key != user }).min(by: { $0.value.lastUsed < $1.value.lastUsed })
+            else { break }
+            forget(victim.key)
+        }
+        if totalBytes > budgetBytes {
+            // A single calendar larger than the budget is not kept at all.
+            forget(user)
+        }
     }
 
-    private func evict(keeping user: Int64) {
-        while totalBytes > budgetBytes, entries.count > 0 {
-            // A single calendar larger than the budget is not kept at all.
-            guard
-                let victim = entries.filter({ $0.key != user || entries.count == 1 }).min(by: {
-                    $0.value.lastUsed < $1.value.lastUsed
-                })
-            else { return }
-            totalBytes -= victim.value.bytes
-            entries[victim.key] = nil
-        }
+    private func forget(_ user: Int64) {
+        if let entry = entries.removeValue(forKey: user) { totalBytes -= entry.bytes }
     }
 
     var cachedBytes: Int { totalBytes }
@@ -189,10 +215,14 @@ actor FeedCache {
         let (head, rows) = try await read(user: user, since: nil)
         guard let (version, generation, name, updatedAt) = head else { return nil }
         var entry = Entry(version: version, generation: generation, name: name, updatedAt: updatedAt)
-        entry.order.reserveCapacity(rows.count)
+        entry.fragments.reserveCapacity(rows.count)
         for (id, _, fragment) in rows {
             entry.fragments[id] = fragment
-            entry.order.append(id)
+            entry.fragmentBytes += fragment.size
+        }
+        let ids = rows.map(\.0)
+        entry.blocks = stride(from: 0, to: ids.count, by: Self.blockSize).map {
+            Block(ids: Array(ids[$0..<min($0 + Self.blockSize, ids.count)]))
         }
         return entry
     }
@@ -205,22 +235,67 @@ actor FeedCache {
         if let newer = entries[user], newer.generation == generation, newer.version >= version { return newer }
         var entry = cached
         entry.version = version
-        entry.name = name
         entry.updatedAt = updatedAt
-        entry.assembled = [:]
+        if name != entry.name {
+            entry.name = name
+        }
         for (id, deleted, fragment) in rows {
+            let previous =
+                deleted ? entry.fragments.removeValue(forKey: id) : entry.fragments.updateValue(fragment, forKey: id)
+            entry.fragmentBytes += (deleted ? 0 : fragment.size) - (previous?.size ?? 0)
             if deleted {
-                if entry.fragments.removeValue(forKey: id) != nil, let index = Self.position(of: id, in: entry.order) {
-                    entry.order.remove(at: index)
-                }
+                if previous != nil { Self.remove(id, from: &entry) }
+            } else if previous == nil {
+                Self.insert(id, into: &entry)
             } else {
-                if entry.fragments.updateValue(fragment, forKey: id) == nil {
-                    let index = Self.insertionPoint(of: id, in: entry.order)
-                    entry.order.insert(id, at: index)
-                }
+                Self.invalidateBlock(containing: id, in: &entry)
             }
         }
         return entry
+    }
+
+    /// The index of the block that holds (or would hold) `id`.
+    static func blockIndex(for id: Int, in blocks: [Block]) -> Int {
+        var low = 0
+        var high = blocks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if let first = blocks[mid].ids.first, first <= id { low = mid + 1 } else { high = mid }
+        }
+        return max(0, low - 1)
+    }
+
+    static func invalidateBlock(containing id: Int, in entry: inout Entry) {
+        guard !entry.blocks.isEmpty else { return }
+        let index = blockIndex(for: id, in: entry.blocks)
+        entry.assembledBytes -= entry.blocks[index].assembledBytes
+        entry.blocks[index].assembled = [:]
+    }
+
+    static func insert(_ id: Int, into entry: inout Entry) {
+        if entry.blocks.isEmpty { entry.blocks = [Block(ids: [])] }
+        let index = blockIndex(for: id, in: entry.blocks)
+        invalidateBlock(containing: id, in: &entry)
+        var ids = entry.blocks[index].ids
+        ids.insert(id, at: insertionPoint(of: id, in: ids))
+        if ids.count >= 2 * blockSize {
+            let half = ids.count / 2
+            entry.blocks[index].ids = Array(ids[..<half])
+            entry.blocks.insert(Block(ids: Array(ids[half...])), at: index + 1)
+        } else {
+            entry.blocks[index].ids = ids
+        }
+    }
+
+    static func remove(_ id: Int, from entry: inout Entry) {
+        guard !entry.blocks.isEmpty else { return }
+        let index = blockIndex(for: id, in: entry.blocks)
+        invalidateBlock(containing: id, in: &entry)
+        let position = insertionPoint(of: id, in: entry.blocks[index].ids)
+        if position < entry.blocks[index].ids.count, entry.blocks[index].ids[position] == id {
+            entry.blocks[index].ids.remove(at: position)
+        }
+        if entry.blocks[index].ids.isEmpty, entry.blocks.count > 1 { entry.blocks.remove(at: index) }
     }
 
     static func insertionPoint(of id: Int, in order: [Int]) -> Int {
@@ -232,10 +307,5 @@ actor FeedCache {
             if order[mid] < id { low = mid + 1 } else { high = mid }
         }
         return low
-    }
-
-    static func position(of id: Int, in order: [Int]) -> Int? {
-        let index = insertionPoint(of: id, in: order)
-        return index < order.count && order[index] == id ? index : nil
     }
 }

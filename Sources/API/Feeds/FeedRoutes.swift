@@ -104,11 +104,11 @@ struct FeedRoutes {
                 // The body may be newer than `head`: describe what is sent.
                 headers[.eTag] = "\"v\(feed.version).g\(feed.generation).\(variant.rawValue)\""
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
-                headers[.contentLength] = String(feed.body.readableBytes)
+                headers[.contentLength] = String(feed.length)
                 if request.method == .head {
                     return Response(status: .ok, headers: headers, body: ResponseBody())
                 }
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: feed.body))
+                return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: feed.parts))
             } catch is FeedCache.TooLarge {
                 guard let opened = try await streamer.open(user: user, variant: variant) else {
                     throw FeedCache.NotProjected()

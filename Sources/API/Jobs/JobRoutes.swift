@@ -79,7 +79,7 @@ struct JobRoutes {
             body = stored
         case .projection:
             guard let head = try await cache.head(user: user.id) else { throw APIError(.notFound, "Task not finished") }
-            body = try await cache.feed(user: user.id, variant: .events, head: head).body
+            body = try await cache.feed(user: user.id, variant: .events, head: head).joined
         }
         return Response(
             status: .ok,
