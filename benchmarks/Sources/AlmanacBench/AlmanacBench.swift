@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct AlmanacBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "almanac-bench",
+        abstract: "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes.",
+        discussion:
+            "Starts its own private PostgreSQL and the API in-process. Progress goes to stderr, the table to stdout."
+    )
+
+    @Flag(help: "The preset that finishes in under 5 minutes on 2 cores (fewer repetitions, shorter load runs).")
+    var quick = false
+
+    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes.")
+    var scenarios: String?
+
+    @Option(help: "Calendar sizes N, comma-separated.")
+    var sizes: String?
+
+    @Option(help: "Bulk completion sizes k, comma-separated.")
+    var ks: String?
+
+    @Option(help: "Measured repetitions of each component and end-to-end point (after one warm-up).")
+    var repetitions: Int?
+
+    @Option(help: "Measured repetitions of each full job.")
+    var fullJobRepetitions: Int?
+
+    @Option(help: "Runs of each throughput measurement (feed serving, creates).")
+    var throughputRuns: Int?
+
+    @Option(help: "Seconds of each throughput run.")
+    var throughputSeconds: Int?
+
+    @Option(help: "N of the feed-serving scenario.")
+    var feedSize: Int?
+
+    @Option(help: "Concurrent keep-alive connections of the feed-serving scenario.")
+    var feedConnections: Int?
+
+    @Option(help: "wrk threads of the feed-serving scenario.")
+    var wrkThreads: Int?
+
+    @Option(help: "Milliseconds of idle time before each end-to-end write.")
+    var pauseMs: Int?
+
+    @Option(help: "Directory for results.json, results.csv, results.md and plot.svg.")
+    var output: String = "results"
+
+    @Option(help: "Directory of the private PostgreSQL cluster (wiped at start). Default: <output>/tmp/postgres.")
+    var postgresDir: String?
+
+    @Option(help: "Loopback port of the private PostgreSQL.")
+    var postgresPort: Int = 54_391
+
+    @Option(help: "Loopback port of the in-process API.")
+    var httpPort: Int = 6_491
+
+    @Option(help: "PostgreSQL connections of the API (almanac serve's default is 20).")
+    var dbPoolSize: Int = 20
+
+    @Option(help: "Milliseconds between polls of an idle job worker (almanac serve: 500).")
+    var jobPollMs: Int = 10
+
+    func validate() throws {
+        _ = try plan()
+    }
+
+    func plan() throws -> Plan {
+        var plan = Plan.standard(quick: quick)
+        if let scenarios {
+            var chosen = Set<Plan.Scenario>()
+            for name in scenarios.split(separator: ",") {
+                guard let scenario = Plan.Scenario(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes")
+                }
+                chosen.insert(scenario)
+            }
+            plan.scenarios = chosen
+        }
+        if let sizes { plan.sizes = try Self.integers(sizes, "--sizes") }
+        if let ks { plan.ks = try Self.integers(ks, "--ks") }
+        if let repetitions {
+            guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
+            plan.componentRepetitions = repetitions
+            plan.endToEndRepetitions = repetitions
+        }
+        if let fullJobRepetitions { plan.fullJobRepetitions = max(1, fullJobRepetitions) }
+        if let throughputRuns { plan.throughputRuns = max(1, throughputRuns) }
+        if let throughputSeconds { plan.throughputSeconds = max(1, throughputSeconds) }
+        if let feedSize { plan.feedSize = max(1, feedSize) }
+        if let feedConnections { plan.feedConnections = max(1, feedConnections) }
+        if let pauseMs { plan.pauseMilliseconds = max(0, pauseMs) }
+        if let wrkThreads { plan.feedThreads = max(1, wrkThreads) }
+        guard plan.ks.allSatisfy({ $0 <= 10_000 }) else {
+            throw ValidationError("k is at most 10,000 (Limits.bulkIDs)")
+        }
+        return plan
+    }
+
+    static func integers(_ text: String, _ flag: String) throws -> [Int] {
+        let values = text.split(separator: ",").map {
+            Int($0.replacingOccurrences(of: "_", with: "").trimmingCharacters(in: .whitespaces))
+        }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("\(flag) takes positive integers separated by commas")
+        }
+        return values.map { $0! }.sorted()
+    }
+
+    func run() async throws {
+        let plan = try plan()
+        let outputURL = URL(fileURLWithPath: output).standardizedFileURL
+        try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
+        var results = RunResults(
+            date: ISO8601DateFormatter().string(from: Date()),
+            machine: MachineInfo.current(),
+            options: plan.description.merging(
+                ["quick": "\(quick)", "db_pool_size": "\(dbPoolSize)", "job_poll_ms": "\(jobPollMs)"],
+                uniquingKeysWith: { $1 }
+            )
+        )
+        Progress.log(
+            "plan: \(plan.description.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
+        )
+
+        if plan.scenarios.contains(.component) {
+            ComponentScenario(plan: plan).run(into: &results)
+        }
+        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes]) {
+            let server = BenchServer(
+                directory: postgresDir.map { URL(fileURLWithPath: $0) }
+                    ?? outputURL.appendingPathComponent("tmp").appendingPathComponent("postgres"),
+                postgresPort: postgresPort,
+                httpPort: httpPort,
+                poolSize: dbPoolSize,
+                jobPollInterval: .milliseconds(jobPollMs)
+            )
+            results = try await server.run { running in
+                var results = results
+                let calendars = CalendarRegistry(server: running)
+                if plan.scenarios.contains(.endToEnd) {
+                    try await EndToEndScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                if plan.scenarios.contains(.feed) {
+                    try await FeedServingScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                if plan.scenarios.contains(.writes) {
+                    try await WriteScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                return results
+            }
+        }
+
+        results.machine["loadavg_end"] = MachineInfo.loadAverage()
+        results.targets = TargetEvaluation.evaluate(results)
+        let markdown = MarkdownReport(results: results).render()
+        try ResultFiles(directory: outputURL).write(
+            results,
+            markdown: markdown,
+            plot: SVGPlot(results: results).render()
+        )
+        print(markdown)
+        Progress.log("wrote results.json, results.csv, results.md and plot.svg to \(outputURL.path)")
+    }
+}

@@ -1,0 +1,70 @@
+/// What a run measures, resolved from the command line (the `--quick` preset or explicit flags).
+struct Plan: Sendable {
+    enum Scenario: String, CaseIterable, Sendable {
+        case component
+        case endToEnd = "e2e"
+        case feed
+        case writes
+    }
+
+    var scenarios: Set<Scenario>
+    var sizes: [Int]
+    var ks: [Int]
+    var warmup: Int
+    var componentRepetitions: Int
+    var endToEndRepetitions: Int
+    var fullJobRepetitions: Int
+    /// Runs of each throughput measurement (wrk runs, write runs).
+    var throughputRuns: Int
+    var throughputSeconds: Int
+    var feedSize: Int
+    var feedConnections: Int
+    var feedThreads: Int
+    var writeClients: [Int]
+    var bulkSize: Int
+    var pollIntervalMilliseconds: Int
+    /// Idle time before each end-to-end write (lets background work of the previous one finish).
+    var pauseMilliseconds: Int
+
+    static func standard(quick: Bool) -> Plan {
+        Plan(
+            scenarios: Set(Scenario.allCases),
+            sizes: [1_000, 10_000, 100_000],
+            ks: [1, 100, 1_000, 10_000],
+            warmup: 1,
+            componentRepetitions: quick ? 7 : 21,
+            endToEndRepetitions: quick ? 5 : 15,
+            fullJobRepetitions: quick ? 3 : 7,
+            throughputRuns: quick ? 3 : 5,
+            throughputSeconds: quick ? 3 : 10,
+            feedSize: 10_000,
+            feedConnections: 32,
+            feedThreads: 1,
+            writeClients: [1, 16],
+            bulkSize: 10_000,
+            pollIntervalMilliseconds: 1,
+            pauseMilliseconds: 0
+        )
+    }
+
+    var description: [String: String] {
+        [
+            "scenarios": Scenario.allCases.filter(scenarios.contains).map(\.rawValue).joined(separator: ","),
+            "sizes": sizes.map(String.init).joined(separator: ","),
+            "ks": ks.map(String.init).joined(separator: ","),
+            "warmup": "\(warmup)",
+            "component_repetitions": "\(componentRepetitions)",
+            "e2e_repetitions": "\(endToEndRepetitions)",
+            "full_job_repetitions": "\(fullJobRepetitions)",
+            "throughput_runs": "\(throughputRuns)",
+            "throughput_seconds": "\(throughputSeconds)",
+            "feed_size": "\(feedSize)",
+            "feed_connections": "\(feedConnections)",
+            "feed_wrk_threads": "\(feedThreads)",
+            "write_clients": writeClients.map(String.init).joined(separator: ","),
+            "bulk_size": "\(bulkSize)",
+            "poll_interval_ms": "\(pollIntervalMilliseconds)",
+            "pause_ms": "\(pauseMilliseconds)",
+        ]
+    }
+}

@@ -1,0 +1,189 @@
+/// The printed table (also saved as results.md).
+struct MarkdownReport {
+    let results: RunResults
+
+    func render() -> String {
+        var out = "# Almanac benchmarks\n\n"
+        out += "Run \(results.date) on \(results.machine["cores"] ?? "?") cores"
+        out += " (\(results.machine["cpu"] ?? "?")), \(results.machine["swift"] ?? "Swift")"
+        out += results.machine["almanac_commit"].map { ", Almanac \($0)" } ?? ""
+        out +=
+            ", load average at start \(results.machine["loadavg_start"] ?? "?"), at end \(results.machine["loadavg_end"] ?? "?")"
+        out += ". Every cell: median / p95 of repeated runs (ms unless stated).\n\n"
+        out += targets()
+        out += component()
+        out += endToEnd()
+        out += feed()
+        out += writes()
+        if !results.notes.isEmpty {
+            out += "## Notes\n\n" + results.notes.map { "- \($0)\n" }.joined() + "\n"
+        }
+        return out
+    }
+
+    private func cell(_ m: Measurement?) -> String {
+        guard let m else { return "" }
+        return "\(format(m.summary.median)) / \(format(m.summary.p95))"
+    }
+
+    private func table(_ header: [String], _ rows: [[String]]) -> String {
+        var out = "| " + header.joined(separator: " | ") + " |\n"
+        out += "|" + header.map { _ in "---|" }.joined() + "\n"
+        for row in rows { out += "| " + row.joined(separator: " | ") + " |\n" }
+        return out + "\n"
+    }
+
+    private var sizes: [Int] { Array(Set(results.measurements.compactMap(\.n))).sorted() }
+
+    private func ks(_ scenario: String, _ series: String) -> [Int] {
+        Array(Set(results.measurements.filter { $0.scenario == scenario && $0.series == series }.compactMap(\.k)))
+            .sorted()
+    }
+
+    private func targets() -> String {
+        guard !results.targets.isEmpty else { return "" }
+        let rows = results.targets.map { check -> [String] in
+            let verdict = check.reached.map { $0 ? "reached" : "**missed**" } ?? "not measured"
+            return [check.target, check.measured, verdict]
+        }
+        return "## Targets\n\n" + table(["target", "measured", ""], rows)
+    }
+
+    private func component() -> String {
+        let sizes = self.sizes.filter { results.find("component", "full regeneration", n: $0) != nil }
+        guard !sizes.isEmpty else { return "" }
+        let ks = self.ks("component", "incremental bulk completion")
+        var out = "## 1. Component level (in-process, no I/O)\n\n"
+        out +=
+            "Full = fold all events + render all components + assemble the feed; render = the same from a folded state; "
+        out +=
+            "incremental = `InMemoryCalendar.apply` of one event (load touched entries, apply, re-render, store).\n\n"
+        let header =
+            ["N", "full regeneration", "full render", "feed assembly", "incremental edit"]
+            + ks.map { "incremental k = \(grouped($0))" }
+        let rows = sizes.map { n in
+            [grouped(n)]
+                + ["full regeneration", "full render", "feed assembly"].map {
+                    cell(results.find("component", $0, n: n))
+                }
+                + [cell(results.find("component", "incremental edit", n: n, k: 1))]
+                + ks.map { cell(results.find("component", "incremental bulk completion", n: n, k: $0)) }
+        }
+        out += table(header, rows)
+        out += ratios(
+            "component",
+            sizes: sizes,
+            ks: ks,
+            what: "full regeneration / incremental apply (medians of the same run)"
+        )
+        return out
+    }
+
+    private func ratios(_ scenario: String, sizes: [Int], ks: [Int], what: String) -> String {
+        let changes = ["single-todo edit"] + ks.map { "bulk completion k=\($0)" }
+        let rows = sizes.map { n in
+            [grouped(n)]
+                + changes.map { change in
+                    results.ratios.first { $0.scenario == scenario && $0.n == n && $0.change == change }
+                        .map { "×\(format($0.ratio))" } ?? ""
+                }
+        }
+        return "Ratio \(what):\n\n" + table(["N", "edit"] + ks.map { "k = \(grouped($0))" }, rows)
+    }
+
+    private func endToEnd() -> String {
+        let sizes = self.sizes.filter { results.find("e2e", "edit: new feed served", n: $0, k: 1) != nil }
+        guard !sizes.isEmpty else { return "" }
+        let ks = self.ks("e2e", "bulk completion: new feed served")
+        var out = "## 2. End to end (HTTP + PostgreSQL)\n\n"
+        out += "From sending the write to the feed serving the new bytes (the client polls with If-None-Match), "
+        out += "versus the `full` job (submitted to SUCCESS; the server's own fold + render time in brackets).\n\n"
+        var rows: [[String]] = []
+        for n in sizes {
+            rows.append(
+                [
+                    grouped(n), "single-todo edit",
+                    cell(results.find("e2e", "edit: write acknowledged", n: n, k: 1)),
+                    cell(results.find("e2e", "edit: new feed served", n: n, k: 1)),
+                ]
+            )
+            for k in ks {
+                guard let served = results.find("e2e", "bulk completion: new feed served", n: n, k: k) else { continue }
+                rows.append(
+                    [
+                        grouped(n), "bulk completion k = \(grouped(k))",
+                        cell(results.find("e2e", "bulk completion: write acknowledged", n: n, k: k)), cell(served),
+                    ]
+                )
+            }
+            if let download = results.find("e2e", "feed download, unchanged (200)", n: n) {
+                rows.append([grouped(n), "no change: GET of the cached feed (200)", "", cell(download)])
+            }
+            if let job = results.find("e2e", "full job: submitted to SUCCESS", n: n) {
+                let server = results.find("e2e", "full job: server regeneration (duration_ms)", n: n)
+                let matches = job.details["matches_incremental"].map { ", matches incremental: \($0)" } ?? ""
+                rows.append(
+                    [grouped(n), "**full job**", "", cell(job) + (server.map { " (\(cell($0)))" } ?? "") + matches]
+                )
+            }
+        }
+        out += table(["N", "change", "write acknowledged", "new feed served"], rows)
+        out += ratios(
+            "e2e",
+            sizes: sizes,
+            ks: ks,
+            what: "full job / incremental (new feed served), medians of the same run"
+        )
+        return out
+    }
+
+    private func feed() -> String {
+        let rows = results.measurements.filter { $0.scenario == "feed" }.map { m in
+            [
+                m.series, grouped(m.n ?? 0), format(m.summary.median), format(m.summary.p95),
+                m.details["latency_p50_ms_median"] ?? "", m.details["latency_p99_ms_median"] ?? "",
+                m.details["connections"] ?? "", m.details["feed_octets"].flatMap { Int($0) }.map(grouped) ?? "",
+            ]
+        }
+        guard !rows.isEmpty else { return "" }
+        return "## 3. Feed serving (wrk, keep-alive connections)\n\n"
+            + table(
+                [
+                    "answer", "N", "answers/s median", "answers/s p95", "latency p50 (ms)", "latency p99 (ms)",
+                    "connections", "feed octets",
+                ],
+                rows
+            )
+    }
+
+    private func writes() -> String {
+        let creates = results.measurements.filter { $0.scenario == "writes" && $0.unit == "creates/s" }
+        let bulk = results.measurements.filter { $0.scenario == "writes" && $0.unit == "ms" }
+        guard !creates.isEmpty || !bulk.isEmpty else { return "" }
+        var out = "## 4. Writes\n\n"
+        if !creates.isEmpty {
+            out += table(
+                ["clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)"],
+                creates.map {
+                    [
+                        $0.series, format($0.summary.median), format($0.summary.p95),
+                        $0.details["latency_p50_ms"] ?? "",
+                        $0.details["latency_p95_ms"] ?? "",
+                    ]
+                }
+            )
+        }
+        if !bulk.isEmpty {
+            out += table(
+                ["write", "N", "acknowledged (ms)", "todos/s"],
+                bulk.map {
+                    [
+                        "bulk completion of \(grouped($0.k ?? 0)) todos", grouped($0.n ?? 0), cell($0),
+                        $0.details["todos_per_second_median"] ?? "",
+                    ]
+                }
+            )
+        }
+        return out
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The targets of issue #4, checked against this run's measurements (never assumed).
+enum TargetEvaluation {
+    static func evaluate(_ results: RunResults) -> [TargetCheck] {
+        var checks: [TargetCheck] = []
+
+        let render = results.find("component", "full render", n: 100_000)
+        let regeneration = results.find("component", "full regeneration", n: 100_000)
+        checks.append(
+            TargetCheck(
+                target: "full render of N = 100,000 components in-process < 150 ms (p50)",
+                measured: render.map {
+                    "render + assemble \(format($0.summary.median)) ms"
+                        + (regeneration.map { "; with the fold of all events \(format($0.summary.median)) ms" } ?? "")
+                } ?? "not measured",
+                reached: render.map { $0.summary.median < 150 }
+            )
+        )
+
+        let bulk = results.find("e2e", "bulk completion: new feed served", n: 100_000, k: 1_000)
+        checks.append(
+            TargetCheck(
+                target: "bulk completion of k = 1,000 in N = 100,000, end to end, p50 < 100 ms",
+                measured: bulk.map { "\(format($0.summary.median)) ms" } ?? "not measured",
+                reached: bulk.map { $0.summary.median < 100 }
+            )
+        )
+
+        let edits = results.measurements.filter { $0.scenario == "e2e" && $0.series == "edit: new feed served" }
+        checks.append(
+            TargetCheck(
+                target: "single-todo edit, end to end, p50 < 20 ms",
+                measured: edits.isEmpty
+                    ? "not measured"
+                    : edits.map { "N = \(grouped($0.n ?? 0)): \(format($0.summary.median)) ms" }.joined(
+                        separator: "; "
+                    ),
+                reached: edits.isEmpty ? nil : edits.allSatisfy { $0.summary.median < 20 }
+            )
+        )
+
+        var growth: [String] = []
+        var growthOK: Bool?
+        let series: [(String, String, Int?)] =
+            [("edit", "incremental edit", 1)]
+            + [1, 100, 1_000, 10_000].map { ("k = \(grouped($0))", "incremental bulk completion", $0) }
+        for (label, name, k) in series {
+            guard let small = results.find("component", name, n: 1_000, k: k),
+                let large = results.find("component", name, n: 100_000, k: k)
+            else { continue }
+            let factor = large.summary.median / small.summary.median
+            growth.append("\(label): ×\(String(format: "%.2f", factor))")
+            growthOK = (growthOK ?? true) && factor <= 2
+        }
+        checks.append(
+            TargetCheck(
+                target: "incremental cost for fixed k grows ≤ 2× from N = 1,000 to N = 100,000 (in-process apply, p50)",
+                measured: growth.isEmpty ? "not measured" : growth.joined(separator: "; "),
+                reached: growthOK
+            )
+        )
+
+        let notModified = results.measurements.first { $0.scenario == "feed" && $0.series.hasPrefix("304") }
+        checks.append(
+            TargetCheck(
+                target: "feed 304 answers > 10,000 per second",
+                measured: notModified.map {
+                    "\(format($0.summary.median)) answers/s (median of \($0.samples.count) runs)"
+                }
+                    ?? "not measured",
+                reached: notModified.map { $0.summary.median > 10_000 }
+            )
+        )
+        return checks
+    }
+}

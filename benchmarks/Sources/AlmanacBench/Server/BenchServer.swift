@@ -1,0 +1,119 @@
+import API
+import EventStore
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import Projector
+import ServiceLifecycle
+
+/// A private PostgreSQL cluster and the Almanac API in this process, wired as `almanac serve`
+/// wires them: one ServiceGroup with the Postgres client, the store-tailing projector, the job
+/// worker and the HTTP server.
+struct BenchServer {
+    var directory: URL
+    var postgresPort: Int
+    var httpPort: Int
+    var poolSize: Int
+    /// How often an idle job worker looks for `full` jobs (`almanac serve` uses 500 ms).
+    var jobPollInterval: Duration
+
+    /// Quiet by default: the harness checks every answer itself, and shutdown logs cancellations as errors.
+    static let logger: Logger = {
+        var logger = Logger(label: "almanac-bench")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    var baseURL: String { "http://127.0.0.1:\(httpPort)" }
+
+    /// Starts a fresh cluster and the server, runs `body`, then stops both.
+    func run<Result: Sendable>(_ body: (Running) async throws -> Result) async throws -> Result {
+        let postgres = EmbeddedPostgres(directory: directory, port: postgresPort, logger: Self.logger)
+        // A previous run may have left its cluster running; start from an empty one every time.
+        if FileManager.default.fileExists(atPath: directory.path) {
+            postgres.stop()
+            try FileManager.default.removeItem(at: directory)
+        }
+        Progress.log("starting a private PostgreSQL on 127.0.0.1:\(postgresPort) in \(directory.path)")
+        try postgres.start()
+        defer {
+            postgres.stop()
+            // The cluster holds gigabytes after a full run; nothing in it is needed afterwards.
+            try? FileManager.default.removeItem(at: directory)
+        }
+
+        var configuration = try DatabaseURL.configuration(try postgres.databaseURL())
+        configuration.options.maximumConnections = poolSize
+        let client = PostgresClient(configuration: configuration, backgroundLogger: Self.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.bundled().migrate(client: client, logger: Self.logger)
+            let store = EventStore(client: client, logger: Self.logger)
+            let services = AlmanacServices(store: store)
+            // As `almanac serve`: the router plus the services it needs beside it (the calendar-change listener).
+            let (router, apiServices) = try await AlmanacAPI.build(
+                services: services,
+                configuration: APIConfiguration(auth: .apiKey, publicURL: baseURL)
+            )
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname("127.0.0.1", port: httpPort), serverName: "almanac"),
+                logger: Self.logger
+            )
+            var worker = JobWorker(queue: services.jobs)
+            worker.pollInterval = jobPollInterval
+            let serviceGroup = ServiceGroup(
+                configuration: .init(
+                    services: [StoreTailingProjector(writer: ProjectionWriter(store: store)), worker] + apiServices + [
+                        app
+                    ],
+                    logger: Self.logger
+                )
+            )
+            group.addTask { try await serviceGroup.run() }
+            let running = Running(services: services, baseURL: baseURL)
+            let outcome: Swift.Result<Result, any Error>
+            do {
+                try await running.waitUntilHealthy()
+                Progress.log("Almanac API listening on \(baseURL)")
+                outcome = .success(try await body(running))
+            } catch {
+                outcome = .failure(error)
+            }
+            try? await running.http.shutdown()
+            // Stop the server, projector and worker before the Postgres client they use.
+            await serviceGroup.triggerGracefulShutdown()
+            _ = try? await group.next()
+            return try outcome.get()
+        }
+    }
+
+    /// The running server, its services and an HTTP client for it.
+    struct Running: Sendable {
+        let services: AlmanacServices
+        let baseURL: String
+        let http: AlmanacHTTP
+
+        init(services: AlmanacServices, baseURL: String) {
+            self.services = services
+            self.baseURL = baseURL
+            self.http = AlmanacHTTP(baseURL: baseURL)
+        }
+
+        func waitUntilHealthy() async throws {
+            for _ in 0..<200 {
+                if (try? await http.health()) == true { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw BenchError("the API did not become healthy on \(baseURL)")
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
