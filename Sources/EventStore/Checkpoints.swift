@@ -12,7 +12,8 @@ public enum Checkpoints {
             : "SELECT txid::text, position FROM checkpoints WHERE name = \(name)"
         for try await (txid, position) in try await connection.query(query, logger: logger).decode((String, Int64).self)
         {
-            return GlobalCursor(txid: UInt64(txid) ?? 0, position: position)
+            guard let txid64 = UInt64(txid) else { throw MalformedTransactionID(text: txid) }
+            return GlobalCursor(txid: txid64, position: position)
         }
         return .start
     }

@@ -12,9 +12,10 @@ extension RecordedEvent {
         let (position, txid, stream, version, eventID, type, data, recordedAt) = try row.decode(
             (Int64, String, Int64, Int64, UUID, String, String, Int64).self
         )
+        guard let txid = UInt64(txid) else { throw MalformedTransactionID(text: txid) }
         self.init(
             position: position,
-            txid: UInt64(txid) ?? 0,
+            txid: txid,
             streamID: stream,
             version: version,
             eventID: eventID,
@@ -23,4 +24,10 @@ extension RecordedEvent {
             recordedAt: recordedAt
         )
     }
+}
+
+/// A transaction id column that did not hold an unsigned 64-bit integer.
+struct MalformedTransactionID: Error, CustomStringConvertible {
+    var text: String
+    var description: String { "transaction id \(text) is not an unsigned 64-bit integer" }
 }

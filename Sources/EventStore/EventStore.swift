@@ -192,6 +192,8 @@ public struct EventStore: Sendable {
     ///
     /// Only rows whose transaction is below the snapshot's xmin are returned: every transaction
     /// below that horizon has finished, so no row can later appear before the returned ones.
+    /// The ORDER BY names the table's columns: a bare `txid` would bind to the `txid::text`
+    /// output column and sort transaction ids as strings ("10" < "9").
     public func readAll(after cursor: GlobalCursor, limit: Int, on connection: PostgresConnection? = nil) async throws
         -> [RecordedEvent]
     {
@@ -199,7 +201,7 @@ public struct EventStore: Sendable {
             SELECT \(unescaped: RecordedEvent.columns) FROM events
             WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position))
               AND txid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY txid, position
+            ORDER BY events.txid, events.position
             LIMIT \(Int64(limit))
             """
         func run(_ connection: PostgresConnection) async throws -> [RecordedEvent] {

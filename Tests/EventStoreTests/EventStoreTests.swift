@@ -119,6 +119,28 @@ struct EventStoreTests {
         }
     }
 
+    /// Transaction ids are 64-bit numbers: the log must order 9 < 10 < 100, not as strings.
+    @Test func readAllOrdersTransactionIDsNumerically() async throws {
+        try await TestDatabase.withStore { store in
+            // Positions run against txid order so that neither column alone hides the bug.
+            for (index, txid) in [100, 10, 9].enumerated() {
+                try await store.client.query(
+                    """
+                    INSERT INTO events (txid, stream_id, version, event_id, type, data)
+                    VALUES (\(String(txid))::xid8, \(Int64(index + 1)), 1, \(UUID()), 'Test', '{}')
+                    """,
+                    logger: TestDatabase.logger
+                )
+            }
+            let all = try await store.readAll(after: .start, limit: 10)
+            #expect(all.map(\.txid) == [9, 10, 100])
+            let firstTwo = try await store.readAll(after: .start, limit: 2)
+            #expect(firstTwo.map(\.txid) == [9, 10])
+            let rest = try await store.readAll(after: firstTwo[1].cursor, limit: 10)
+            #expect(rest.map(\.txid) == [100])
+        }
+    }
+
     @Test func appendNotifiesListeners() async throws {
         try await TestDatabase.withStore { store in
             try await store.client.withConnection { connection in
