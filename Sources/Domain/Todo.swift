@@ -29,22 +29,32 @@ public struct Todo: Sendable, Hashable, Codable {
     }
 
     /// Applies one event about this todo. Events about other todos or the user are ignored.
+    ///
+    /// A bulk completion is matched by searching its id list, O(k): code that walks
+    /// `event.todoIDs` itself should call `apply(targeted:)` instead.
     public mutating func apply(_ event: TodoEvent) {
+        guard event.todoIDs.contains(id) else { return }
+        apply(targeted: event)
+    }
+
+    /// Applies an event the caller has already matched to this todo (its id is one of
+    /// `event.todoIDs`), in O(1) even for a bulk completion of thousands of todos.
+    public mutating func apply(targeted event: TodoEvent) {
         switch event {
-        case .todoUpdated(let update) where update.todoID == id:
+        case .todoUpdated(let update):
             if let title = update.title { self.title = title }
             if let description = update.description { self.description = description }
             if let deadline = update.deadline { self.deadline = deadline }
-        case .todoCompleted(let change) where change.todoID == id:
+        case .todoCompleted(let change):
             completed = true
             completedAt = change.at
-        case .todoReopened(let change) where change.todoID == id:
+        case .todoReopened:
             completed = false
             completedAt = nil
-        case .todosCompleted(let bulk) where bulk.todoIDs.contains(id):
+        case .todosCompleted(let bulk):
             completed = true
             completedAt = bulk.at
-        default:
+        case .userRegistered, .timeZoneChanged, .todoCreated, .todoDeleted:
             return
         }
         updatedAt = event.at

@@ -27,7 +27,7 @@ public struct UserCalendar: Sendable, Hashable {
             todos[e.todoID] = nil
         case .todoUpdated, .todoCompleted, .todoReopened, .todosCompleted:
             for id in event.todoIDs {
-                todos[id]?.apply(event)
+                todos[id]?.apply(targeted: event)
             }
         }
     }

@@ -5,9 +5,16 @@ public enum ComponentRenderer {
     /// A completed todo keeps its event, with "✓ " (U+2713 and a space) before its SUMMARY, because VEVENT has no
     /// completion status that calendar apps display. Events are TRANSPARENT so that todos never block free/busy time.
     public static func event(_ todo: TodoFields) -> [UInt8]? {
-        guard let due = todo.due else { return nil }
+        guard todo.due != nil else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(estimatedSize(of: todo))
+        writeEvent(todo, into: &out)
+        return out
+    }
+
+    /// Appends the VEVENT of `todo` to `out` (a whole feed being written in one buffer); nothing when it has no due date.
+    public static func writeEvent(_ todo: TodoFields, into out: inout [UInt8]) {
+        guard let due = todo.due else { return }
         ContentLine.writeLiteral("BEGIN:VEVENT", into: &out)
         writeIdentityAndStamps(of: todo, into: &out)
         switch due {
@@ -28,7 +35,6 @@ public enum ComponentRenderer {
         writeDescription(of: todo, into: &out)
         ContentLine.writeLiteral("TRANSP:TRANSPARENT", into: &out)
         ContentLine.writeLiteral("END:VEVENT", into: &out)
-        return out
     }
 
     /// VTODO for the task feed (every todo, with or without due date).
@@ -37,6 +43,12 @@ public enum ComponentRenderer {
     public static func todo(_ todo: TodoFields) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(estimatedSize(of: todo))
+        writeTodo(todo, into: &out)
+        return out
+    }
+
+    /// Appends the VTODO of `todo` to `out`.
+    public static func writeTodo(_ todo: TodoFields, into out: inout [UInt8]) {
         ContentLine.writeLiteral("BEGIN:VTODO", into: &out)
         writeIdentityAndStamps(of: todo, into: &out)
         switch todo.due {
@@ -57,7 +69,6 @@ public enum ComponentRenderer {
             ContentLine.writeLiteral("STATUS:NEEDS-ACTION", into: &out)
         }
         ContentLine.writeLiteral("END:VTODO", into: &out)
-        return out
     }
 
     private static func writeIdentityAndStamps(of todo: TodoFields, into out: inout [UInt8]) {

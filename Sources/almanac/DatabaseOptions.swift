@@ -10,7 +10,7 @@ struct DatabaseOptions: ParsableArguments {
         name: .customLong("database-url"),
         help: "PostgreSQL URL (env DATABASE_URL). Without it, a private cluster under --data-dir is used."
     )
-    var databaseURL: String? = ProcessInfo.processInfo.environment["DATABASE_URL"]
+    var databaseURL: String?
 
     @Option(name: .customLong("data-dir"), help: "Folder of the embedded PostgreSQL cluster (env ALMANAC_DATA_DIR).")
     var dataDirectory: String = ProcessInfo.processInfo.environment["ALMANAC_DATA_DIR"] ?? ".almanac"
@@ -28,7 +28,7 @@ struct DatabaseOptions: ParsableArguments {
     /// no URL is given and it is not running yet.
     func withDatabase<Result>(logger: Logger, _ body: (PostgresClient) async throws -> Result) async throws -> Result {
         var embedded: EmbeddedPostgres?
-        var url = databaseURL
+        var url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"]
         if url == nil || url?.isEmpty == true {
             let cluster = EmbeddedPostgres(
                 directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("postgres"),

@@ -5,7 +5,7 @@ import Foundation
 /// Where the Kafka-compatible broker is, and raw librdkafka settings for SASL/TLS and tuning.
 struct KafkaOptions: ParsableArguments {
     @Option(name: .customLong("kafka-brokers"), help: "Bootstrap servers, host:port[,host:port] (env KAFKA_BROKERS).")
-    var brokers: String? = ProcessInfo.processInfo.environment["KAFKA_BROKERS"]
+    var brokers: String?
 
     @Option(name: .customLong("kafka-topic"), help: "Topic of the event envelopes (env ALMANAC_KAFKA_TOPIC).")
     var topic: String = ProcessInfo.processInfo.environment["ALMANAC_KAFKA_TOPIC"] ?? "almanac.events"
@@ -21,7 +21,7 @@ struct KafkaOptions: ParsableArguments {
     var settings: [String] = []
 
     func configuration(clientID: String) throws -> KafkaConfiguration {
-        guard let brokers, !brokers.isEmpty else {
+        guard let brokers = brokers ?? ProcessInfo.processInfo.environment["KAFKA_BROKERS"], !brokers.isEmpty else {
             throw ValidationError("--kafka-brokers (or KAFKA_BROKERS) is required with the Kafka bus")
         }
         let fromEnvironment = (ProcessInfo.processInfo.environment["ALMANAC_KAFKA_SETTINGS"] ?? "")

@@ -32,7 +32,7 @@ struct Serve: AsyncParsableCommand {
         help:
             "Externally visible base URL for feed and task links, e.g. https://cal.example.com (env ALMANAC_PUBLIC_URL). Default: from the Host header."
     )
-    var publicURL: String? = ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"]
+    var publicURL: String?
 
     @Option(help: "Byte budget of the in-memory feed cache, in MiB (env ALMANAC_FEED_CACHE_MB).")
     var feedCacheMB: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_FEED_CACHE_MB"] ?? "") ?? 256
@@ -83,7 +83,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: APIConfiguration(
                     auth: mode,
                     adminToken: adminToken,
-                    publicURL: publicURL,
+                    publicURL: publicURL ?? ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"],
                     feedCacheBytes: max(1, feedCacheMB) << 20
                 )
             )

@@ -87,6 +87,24 @@ struct EventCodingTests {
         #expect(state.todos.isEmpty)
     }
 
+    @Test func applyIgnoresEventsAboutOtherTodos() throws {
+        guard case .todoCreated(let created) = Self.samples[2] else { throw CancellationError() }
+        var todo = Todo(created: created)
+        for event in [
+            TodoEvent.todoUpdated(TodoUpdated(todoID: 2, title: "other", at: Self.at)),
+            .todoCompleted(TodoChange(todoID: 2, at: Self.at)),
+            .todosCompleted(TodosCompleted(todoIDs: [2, 3], at: Self.at)),
+            .timeZoneChanged(TimeZoneChanged(timeZone: "UTC", at: Self.at)),
+        ] {
+            todo.apply(event)
+        }
+        #expect(todo.title == created.title && !todo.completed && todo.revision == 0)
+        todo.apply(.todosCompleted(TodosCompleted(todoIDs: [3, 1], at: Timestamp(microseconds: 5))))
+        #expect(todo.completed && todo.completedAt == Timestamp(microseconds: 5) && todo.revision == 1)
+        todo.apply(targeted: .todoReopened(TodoChange(todoID: 1, at: Self.at)))
+        #expect(!todo.completed && todo.completedAt == nil && todo.revision == 2)
+    }
+
     @Test func bulkCompletionSortsIdsIntoOutcomes() throws {
         let open = Todo(
             created: TodoCreated(

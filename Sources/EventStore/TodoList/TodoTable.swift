@@ -111,7 +111,7 @@ public struct TodoTable: Sendable {
                 todos[e.todoID] = nil
                 deleted.insert(e.todoID)
             case .todoUpdated, .todoCompleted, .todoReopened, .todosCompleted:
-                for id in event.todoIDs { todos[id]?.apply(event) }
+                for id in event.todoIDs { todos[id]?.apply(targeted: event) }
             }
         }
         if let timeZone {

@@ -59,7 +59,7 @@ public enum CalendarProjection {
             case .todoUpdated, .todoCompleted, .todoReopened, .todosCompleted:
                 for id in event.todoIDs {
                     guard var entry = todos[id], !entry.deleted else { continue }
-                    entry.todo.apply(event)
+                    entry.todo.apply(targeted: event)
                     todos[id] = entry
                     touched[id] = version
                 }

@@ -1,4 +1,5 @@
 public import Domain
+import ICal
 
 /// Regenerates a calendar from its events alone: fold everything, render everything.
 /// This is what TaskOverflow did on every request, and the oracle incremental output must equal.
@@ -9,9 +10,27 @@ public enum FullRegeneration {
         return state.todos.values.sorted { $0.id < $1.id }.map { renderer.render($0, changedVersion: state.version) }
     }
 
-    /// The feed `variant` of the state.
+    /// The feed `variant` of the state, written straight into one buffer: only the components
+    /// the variant shows are rendered, and no per-todo entries are kept.
     public static func feed(_ state: UserCalendar, variant: FeedVariant) -> [UInt8] {
-        FeedAssembler.assemble(name: state.name, entries: entries(state), variant: variant)
+        let renderer = FragmentRenderer(timeZoneIdentifier: state.timeZone)
+        var out = FeedAssembler.header(name: state.name)
+        // Components average about 450 octets; one growth at most for wordy calendars.
+        out.reserveCapacity(out.count + state.todos.count * 512)
+        for id in state.todos.keys.sorted() {
+            guard let todo = state.todos[id] else { continue }
+            switch variant {
+            case .events where todo.completed:
+                continue
+            case .events, .eventsWithCompleted:
+                guard todo.deadline != nil else { continue }
+                ComponentRenderer.writeEvent(renderer.fields(todo), into: &out)
+            case .tasks:
+                ComponentRenderer.writeTodo(renderer.fields(todo), into: &out)
+            }
+        }
+        out.append(contentsOf: CalendarFooter.bytes)
+        return out
     }
 
     /// Folds events (in version order) and renders the feed.
