@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import Projector
+import ServiceLifecycle
 import Testing
 
 extension TestApp {
@@ -289,6 +290,40 @@ struct JobAPITests {
             #expect(body["mode"] as? String == "full")
             let result = try await app.send(.get, "/api/v1/todos/ical/\(taskID)/result", auth: alice.authorization)
             #expect(try ICalOracle.summaries(of: Array(result.body.readableBytesView)).icalendar.count == 5)
+        }
+    }
+
+    /// A running worker picks a job up on the queue's NOTIFY, not on its (here hour-long) poll.
+    @Test func runningWorkerWakesOnSubmission() async throws {
+        try await TestApp.run { app in
+            let alice = try await app.user("alice")
+            _ = try await app.send(.post, "/api/v1/todos", auth: alice.authorization, json: #"{"title": "a"}"#)
+            try await app.project()
+            var worker = JobWorker(queue: app.services.jobs)
+            worker.pollInterval = .seconds(3600)
+            let group = ServiceGroup(services: [worker], logger: TestDatabase.logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // The worker drains the (empty) queue at start, then waits on LISTEN.
+                try await Task.sleep(for: .milliseconds(500))
+                let submitted = try await app.send(.post, "/api/v1/todos/ical?mode=full", auth: alice.authorization)
+                let taskID = try #require(try submitted.object()["task_id"] as? String)
+                var state: String?
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    let status = try await app.send(
+                        .get,
+                        "/api/v1/todos/ical/\(taskID)/status",
+                        auth: alice.authorization
+                    )
+                    state = try status.object()["task_status"] as? String
+                    if state == "SUCCESS" || state == "FAILURE" { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(state == "SUCCESS")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
         }
     }
 

@@ -17,16 +17,34 @@ public struct JobWorker: Service {
         self.queue = queue
     }
 
+    /// Runs jobs until graceful shutdown: woken by the queue's NOTIFY on submission, with a
+    /// poll every `pollInterval` for jobs whose notification was missed (or that are retried).
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    if try await runOne() { continue }
-                } catch {
-                    queue.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                try? await Task.sleep(for: pollInterval)
+        let wakeups = Wakeups()
+        let queue = self.queue
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                await wakeups.listen(on: JobQueue.notificationChannel, client: queue.store.client, logger: queue.logger)
             }
+            group.addTask { await wakeups.tick(every: pollInterval) }
+            wakeups.signal()
+            await withGracefulShutdownHandler {
+                for await _ in wakeups.signals {
+                    await runAvailable()
+                }
+            } onGracefulShutdown: {
+                wakeups.finish()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs jobs until the queue is empty or claiming fails.
+    private func runAvailable() async {
+        do {
+            while try await runOne() {}
+        } catch {
+            queue.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 

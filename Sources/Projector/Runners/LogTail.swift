@@ -84,7 +84,9 @@ public struct LogTail: Sendable {
     public func run(handle: @escaping Handler) async throws {
         let wakeups = Wakeups()
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await listen(wakeups: wakeups) }
+            group.addTask {
+                await wakeups.listen(on: EventStore.notificationChannel, client: store.client, logger: logger)
+            }
             group.addTask { await wakeups.tick(every: pollInterval) }
             try await withGracefulShutdownHandler {
                 try await follow(wakeups: wakeups, handle: handle)
@@ -92,22 +94,6 @@ public struct LogTail: Sendable {
                 wakeups.finish()
             }
             group.cancelAll()
-        }
-    }
-
-    private func listen(wakeups: Wakeups) async {
-        while !Task.isCancelled {
-            do {
-                try await store.client.withConnection { connection in
-                    try await connection.listen(on: EventStore.notificationChannel) { notifications in
-                        for try await _ in notifications { wakeups.signal() }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("LISTEN failed; polling only", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
         }
     }
 }
