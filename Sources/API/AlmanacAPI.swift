@@ -12,17 +12,21 @@ public struct APIConfiguration: Sendable {
     public var publicURL: String?
     /// Byte budget of the in-memory feed cache.
     public var feedCacheBytes: Int
+    /// The key that seals feed tokens; nil: a key kept in the database itself (development only).
+    public var feedTokenKey: FeedTokenKey?
 
     public init(
         auth: AuthMode = .apiKey,
         adminToken: String? = nil,
         publicURL: String? = nil,
-        feedCacheBytes: Int = 256 << 20
+        feedCacheBytes: Int = 256 << 20,
+        feedTokenKey: FeedTokenKey? = nil
     ) {
         self.auth = auth
         self.adminToken = adminToken
         self.publicURL = publicURL
         self.feedCacheBytes = feedCacheBytes
+        self.feedTokenKey = feedTokenKey
     }
 }
 
@@ -78,7 +82,7 @@ public enum AlmanacAPI {
         let lookups = FeedLookups()
         let publicURL = PublicURL(configured: configuration.publicURL)
         let feeds = FeedRoutes(
-            tokens: FeedTokens(store: services.store),
+            tokens: FeedTokens(store: services.store, key: configuration.feedTokenKey),
             cache: cache,
             streamer: FeedStreamer(store: services.store),
             lookups: lookups,

@@ -58,6 +58,19 @@ struct Serve: AsyncParsableCommand {
             )
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        _ = try feedTokenKey()
+    }
+
+    /// ALMANAC_FEED_TOKEN_KEY (environment only: a command line is visible to every local user).
+    func feedTokenKey() throws -> FeedTokenKey? {
+        guard let text = ProcessInfo.processInfo.environment["ALMANAC_FEED_TOKEN_KEY"], !text.isEmpty else {
+            return nil
+        }
+        do {
+            return try FeedTokenKey(parsing: text)
+        } catch {
+            throw ValidationError("ALMANAC_FEED_TOKEN_KEY: \(error)")
+        }
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -71,6 +84,12 @@ struct Serve: AsyncParsableCommand {
             logger.warning("authentication is off (--auth none): every request acts as the user 'default'")
         }
         let adminToken = ProcessInfo.processInfo.environment["ALMANAC_ADMIN_TOKEN"]
+        let feedTokenKey = try feedTokenKey()
+        if feedTokenKey == nil {
+            logger.notice(
+                "ALMANAC_FEED_TOKEN_KEY is not set: feed URLs are sealed with a key kept in the database itself (fine for development; set it in production)"
+            )
+        }
         try await database.withDatabase(logger: logger) { client in
             try await Migrator.bundled().migrate(client: client, logger: logger)
             let services = AlmanacServices(store: EventStore(client: client, logger: logger))
@@ -84,7 +103,8 @@ struct Serve: AsyncParsableCommand {
                     auth: mode,
                     adminToken: adminToken,
                     publicURL: publicURL ?? ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"],
-                    feedCacheBytes: max(1, feedCacheMB) << 20
+                    feedCacheBytes: max(1, feedCacheMB) << 20,
+                    feedTokenKey: feedTokenKey
                 )
             )
             let app = Application(

@@ -14,11 +14,15 @@ public enum Secrets {
         for _ in 0..<4 {
             withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) }
         }
-        let encoded = Data(bytes).base64EncodedString()
+        return prefix + base64URL(bytes)
+    }
+
+    /// Unpadded base64url (RFC 4648 section 5): safe in URL paths.
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        return prefix + encoded
     }
 
     public static func hash(_ secret: String) -> [UInt8] {
