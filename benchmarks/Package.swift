@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "ICal", package: "main"),
                 .product(name: "EventStore", package: "main"),
                 .product(name: "Projector", package: "main"),
+                .product(name: "Bus", package: "main"),
                 .product(name: "API", package: "main"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

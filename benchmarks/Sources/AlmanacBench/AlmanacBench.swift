@@ -1,11 +1,13 @@
 import ArgumentParser
+import Bus
 import Foundation
 
 @main
 struct AlmanacBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "almanac-bench",
-        abstract: "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes.",
+        abstract:
+            "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes, Kafka fan-out.",
         discussion:
             "Starts its own private PostgreSQL and the API in-process. Progress goes to stderr, the table to stdout."
     )
@@ -13,7 +15,7 @@ struct AlmanacBench: AsyncParsableCommand {
     @Flag(help: "The preset that finishes in under 5 minutes on 2 cores (fewer repetitions, shorter load runs).")
     var quick = false
 
-    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes.")
+    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes, kafka.")
     var scenarios: String?
 
     @Option(help: "Calendar sizes N, comma-separated.")
@@ -46,6 +48,27 @@ struct AlmanacBench: AsyncParsableCommand {
     @Option(help: "Milliseconds of idle time before each end-to-end write.")
     var pauseMs: Int?
 
+    @Option(help: "Calendar sizes N of the Kafka scenario's end-to-end part, comma-separated.")
+    var kafkaSizes: String?
+
+    @Option(help: "Bulk completion sizes k of the Kafka scenario's end-to-end part, comma-separated.")
+    var kafkaKs: String?
+
+    @Option(help: "Events the relay publishes in each throughput run of the Kafka scenario.")
+    var kafkaRelayEvents: Int?
+
+    @Option(help: "Partitions of the Kafka topics (librdkafka's mock cluster, 3 brokers).")
+    var kafkaPartitions: Int?
+
+    @Option(help: "fetch.wait.max.ms of the consumer (the mock broker holds an empty fetch this long).")
+    var kafkaFetchWaitMs: Int?
+
+    @Option(
+        name: .customLong("kafka-setting"),
+        help: "Raw librdkafka setting key=value for the relay's producer and the projector's consumer, repeatable."
+    )
+    var kafkaSettings: [String] = []
+
     @Option(help: "Directory for results.json, results.csv, results.md and plot.svg.")
     var output: String = "results"
 
@@ -74,7 +97,7 @@ struct AlmanacBench: AsyncParsableCommand {
             var chosen = Set<Plan.Scenario>()
             for name in scenarios.split(separator: ",") {
                 guard let scenario = Plan.Scenario(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes")
+                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes, kafka")
                 }
                 chosen.insert(scenario)
             }
@@ -94,7 +117,22 @@ struct AlmanacBench: AsyncParsableCommand {
         if let feedConnections { plan.feedConnections = max(1, feedConnections) }
         if let pauseMs { plan.pauseMilliseconds = max(0, pauseMs) }
         if let wrkThreads { plan.feedThreads = max(1, wrkThreads) }
-        guard plan.ks.allSatisfy({ $0 <= 10_000 }) else {
+        if let kafkaSizes { plan.kafkaSizes = try Self.integers(kafkaSizes, "--kafka-sizes") }
+        if let kafkaKs { plan.kafkaKs = try Self.integers(kafkaKs, "--kafka-ks") }
+        if let kafkaRelayEvents {
+            guard kafkaRelayEvents >= plan.relayUsers else {
+                throw ValidationError("--kafka-relay-events must be at least \(plan.relayUsers)")
+            }
+            plan.relayEvents = kafkaRelayEvents
+        }
+        if let kafkaPartitions { plan.kafkaPartitions = max(1, kafkaPartitions) }
+        if let kafkaFetchWaitMs { plan.kafkaFetchWaitMilliseconds = max(0, kafkaFetchWaitMs) }
+        do {
+            plan.kafkaSettings = try KafkaConfiguration.parseSettings(kafkaSettings)
+        } catch {
+            throw ValidationError("invalid --kafka-setting: \(error)")
+        }
+        guard (plan.ks + plan.kafkaKs).allSatisfy({ $0 <= 10_000 }) else {
             throw ValidationError("k is at most 10,000 (Limits.bulkIDs)")
         }
         return plan
@@ -129,7 +167,7 @@ struct AlmanacBench: AsyncParsableCommand {
         if plan.scenarios.contains(.component) {
             ComponentScenario(plan: plan).run(into: &results)
         }
-        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes]) {
+        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka]) {
             let server = BenchServer(
                 directory: postgresDir.map { URL(fileURLWithPath: $0) }
                     ?? outputURL.appendingPathComponent("tmp").appendingPathComponent("postgres"),
@@ -149,6 +187,10 @@ struct AlmanacBench: AsyncParsableCommand {
                 }
                 if plan.scenarios.contains(.writes) {
                     try await WriteScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                // Last: it replaces the server's projector for a while.
+                if plan.scenarios.contains(.kafka) {
+                    try await KafkaScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
                 return results
             }

@@ -19,6 +19,9 @@ enum MachineInfo {
         if let swift = environment["ALMANAC_BENCH_SWIFT"], !swift.isEmpty {
             info["swift"] = swift
         }
+        if let librdkafka = environment["ALMANAC_BENCH_LIBRDKAFKA"], !librdkafka.isEmpty {
+            info["librdkafka"] = librdkafka
+        }
         if let commit = environment["ALMANAC_BENCH_ROOT_COMMIT"], !commit.isEmpty {
             info["almanac_commit"] = commit
         }

@@ -5,6 +5,7 @@ struct Plan: Sendable {
         case endToEnd = "e2e"
         case feed
         case writes
+        case kafka
     }
 
     var scenarios: Set<Scenario>
@@ -25,6 +26,21 @@ struct Plan: Sendable {
     var pollIntervalMilliseconds: Int
     /// Idle time before each end-to-end write (lets background work of the previous one finish).
     var pauseMilliseconds: Int
+    /// Calendar sizes of the Kafka scenario's end-to-end part.
+    var kafkaSizes: [Int]
+    /// Bulk completion sizes of the Kafka scenario's end-to-end part.
+    var kafkaKs: [Int]
+    /// Events the relay publishes per throughput run (appended once, spread over `relayUsers` users).
+    var relayEvents: Int
+    var relayUsers: Int
+    var kafkaBrokers: Int
+    var kafkaPartitions: Int
+    /// `fetch.wait.max.ms` of the consumer: the mock broker answers an empty fetch only after this
+    /// long, even if a message arrives meanwhile (a real broker answers at once), so it bounds the
+    /// delay the mock adds.
+    var kafkaFetchWaitMilliseconds: Int
+    /// Raw librdkafka settings for the producer and the consumer, over the harness's own.
+    var kafkaSettings: [String: String]
 
     static func standard(quick: Bool) -> Plan {
         Plan(
@@ -43,7 +59,15 @@ struct Plan: Sendable {
             writeClients: [1, 16],
             bulkSize: 10_000,
             pollIntervalMilliseconds: 1,
-            pauseMilliseconds: 0
+            pauseMilliseconds: 0,
+            kafkaSizes: quick ? [1_000, 10_000] : [1_000, 10_000, 100_000],
+            kafkaKs: [1, 1_000],
+            relayEvents: quick ? 20_000 : 100_000,
+            relayUsers: 64,
+            kafkaBrokers: 3,
+            kafkaPartitions: 6,
+            kafkaFetchWaitMilliseconds: 10,
+            kafkaSettings: [:]
         )
     }
 
@@ -65,6 +89,16 @@ struct Plan: Sendable {
             "bulk_size": "\(bulkSize)",
             "poll_interval_ms": "\(pollIntervalMilliseconds)",
             "pause_ms": "\(pauseMilliseconds)",
+            "kafka_sizes": kafkaSizes.map(String.init).joined(separator: ","),
+            "kafka_ks": kafkaKs.map(String.init).joined(separator: ","),
+            "kafka_relay_events": "\(relayEvents)",
+            "kafka_relay_users": "\(relayUsers)",
+            "kafka_brokers": "\(kafkaBrokers)",
+            "kafka_partitions": "\(kafkaPartitions)",
+            "kafka_fetch_wait_ms": "\(kafkaFetchWaitMilliseconds)",
+            "kafka_settings": kafkaSettings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                separator: ","
+            ),
         ]
     }
 }

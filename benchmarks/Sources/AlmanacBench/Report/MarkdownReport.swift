@@ -15,6 +15,7 @@ struct MarkdownReport {
         out += endToEnd()
         out += feed()
         out += writes()
+        out += kafka()
         if !results.notes.isEmpty {
             out += "## Notes\n\n" + results.notes.map { "- \($0)\n" }.joined() + "\n"
         }
@@ -154,6 +155,71 @@ struct MarkdownReport {
                 ],
                 rows
             )
+    }
+
+    private func kafka() -> String {
+        typealias Path = KafkaScenario.Path
+        func find(_ change: String, _ path: Path, _ what: String, n: Int, k: Int) -> Measurement? {
+            results.find("kafka", KafkaScenario.series(change, path, what), n: n, k: k)
+        }
+        var rows: [[String]] = []
+        for n in sizes {
+            let changes =
+                [("edit", "single-todo edit", 1)]
+                + ks("kafka", KafkaScenario.series("bulk completion", .bus, "new feed served")).map {
+                    ("bulk completion", "bulk completion k = \(grouped($0))", $0)
+                }
+            for (change, label, k) in changes {
+                guard let bus = find(change, .bus, "new feed served", n: n, k: k) else { continue }
+                let store = find(change, .store, "new feed served", n: n, k: k)
+                rows.append(
+                    [
+                        grouped(n), label,
+                        cell(find(change, .store, "write acknowledged", n: n, k: k)), cell(store),
+                        cell(find(change, .bus, "write acknowledged", n: n, k: k)), cell(bus),
+                        bus.details["bus_over_store_median"].flatMap(Double.init).map { "×\(format($0))" } ?? "",
+                    ]
+                )
+            }
+        }
+        let throughput = results.measurements.filter { $0.scenario == "kafka" && $0.unit == "events/s" }
+        guard !rows.isEmpty || !throughput.isEmpty else { return "" }
+        var out = "## 5. Kafka fan-out (librdkafka's mock cluster, in-process)\n\n"
+        if !rows.isEmpty {
+            out += "From sending the write to the feed serving the new bytes, with the projection fed by the server's "
+            out += "store-tailing projector, then, on the same calendars, by relay → Kafka → consumer-group projector "
+            out += "(`serve --bus kafka`). Bus / store: ratio of the medians of new feed served.\n\n"
+            out += table(
+                [
+                    "N", "change", "store: write acknowledged", "store: new feed served", "bus: write acknowledged",
+                    "bus: new feed served", "bus / store",
+                ],
+                rows
+            )
+        }
+        if !throughput.isEmpty {
+            out += "Throughput: the relay publishing a backlog (a fresh relay and cluster per run, timed until its "
+            out +=
+                "checkpoint reached the last event); the consumer-group projector applying it (one transaction and one "
+            out += "offset commit per event), and a consumer that only commits each message, over windows after the "
+            out += "group joined.\n\n"
+            out += table(
+                ["stage", "events/s median", "events/s p95", "runs", "setup"],
+                throughput.map { m in
+                    var setup: [String] = []
+                    if let events = m.details["events"].flatMap(Int.init) { setup.append("\(grouped(events)) events") }
+                    if let users = m.details["users"] { setup.append("\(users) users") }
+                    if let batch = m.details["batch_size"] { setup.append("batches of \(batch)") }
+                    if let seconds = m.details["seconds_median"] { setup.append("\(seconds) s per run") }
+                    if let window = m.details["window_seconds"] { setup.append("windows ≤ \(window) s") }
+                    return [
+                        m.series, format(m.summary.median), format(m.summary.p95), "\(m.samples.count)",
+                        setup.joined(separator: ", "),
+                    ]
+                }
+            )
+        }
+        return out
     }
 
     private func writes() -> String {

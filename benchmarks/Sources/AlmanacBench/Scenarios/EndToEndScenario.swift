@@ -122,7 +122,8 @@ struct EndToEndScenario {
 
     /// Sends a write, then polls the feed with If-None-Match until it changes. Checks that the
     /// served version includes the write and, when given, that the body holds `expecting`.
-    private func timeWrite(
+    /// (The Kafka scenario times its writes with it too.)
+    func timeWrite(
         _ calendar: LoadedCalendar,
         expecting: [UInt8]?,
         _ write: () async throws -> AlmanacHTTP.Reply

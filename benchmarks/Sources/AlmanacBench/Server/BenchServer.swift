@@ -8,8 +8,9 @@ import Projector
 import ServiceLifecycle
 
 /// A private PostgreSQL cluster and the Almanac API in this process, wired as `almanac serve`
-/// wires them: one ServiceGroup with the Postgres client, the store-tailing projector, the job
-/// worker and the HTTP server.
+/// wires them: the Postgres client, the store-tailing projector, the job worker and the HTTP
+/// server. The projector runs in a group of its own (`Running.projection`), so that a scenario
+/// can replace it.
 struct BenchServer {
     var directory: URL
     var postgresPort: Int
@@ -67,16 +68,15 @@ struct BenchServer {
             worker.pollInterval = jobPollInterval
             let serviceGroup = ServiceGroup(
                 configuration: .init(
-                    services: [StoreTailingProjector(writer: ProjectionWriter(store: store)), worker] + apiServices + [
-                        app
-                    ],
+                    services: [worker] + apiServices + [app],
                     logger: Self.logger
                 )
             )
             group.addTask { try await serviceGroup.run() }
             let running = Running(services: services, baseURL: baseURL)
-            let outcome: Swift.Result<Result, any Error>
+            var outcome: Swift.Result<Result, any Error>
             do {
+                try await running.projection.start("store", [Self.storeProjector(store)])
                 try await running.waitUntilHealthy()
                 Progress.log("Almanac API listening on \(baseURL)")
                 outcome = .success(try await body(running))
@@ -84,11 +84,21 @@ struct BenchServer {
                 outcome = .failure(error)
             }
             try? await running.http.shutdown()
-            // Stop the server, projector and worker before the Postgres client they use.
+            // Stop the projector, then the server and worker, before the Postgres client they use.
+            do {
+                try await running.projection.stop()
+            } catch {
+                if case .success = outcome { outcome = .failure(error) }
+            }
             await serviceGroup.triggerGracefulShutdown()
             _ = try? await group.next()
             return try outcome.get()
         }
+    }
+
+    /// The embedded projector of `almanac serve`.
+    static func storeProjector(_ store: EventStore) -> StoreTailingProjector {
+        StoreTailingProjector(writer: ProjectionWriter(store: store))
     }
 
     /// The running server, its services and an HTTP client for it.
@@ -96,6 +106,8 @@ struct BenchServer {
         let services: AlmanacServices
         let baseURL: String
         let http: AlmanacHTTP
+        /// The projector feeding the calendar tables (the store-tailing one unless a scenario replaced it).
+        let projection = ProjectionRunner()
 
         init(services: AlmanacServices, baseURL: String) {
             self.services = services
