@@ -3,50 +3,74 @@ import EventStore
 import Logging
 public import ServiceLifecycle
 
-/// `almanac project --source kafka`: the projector fed by a Kafka consumer group. Each message
-/// is applied through `ProjectionWriter` (duplicates are no-ops, gaps are filled from the
-/// store) and its offset is committed only after the projection transaction committed.
+/// `almanac project --source kafka`: the projector fed by a Kafka consumer group.
+///
+/// Messages are applied in batches: whatever the consumer has received while the previous
+/// batch was being written (up to `maxBatch`) goes through `ProjectionWriter` in one
+/// transaction (duplicates are no-ops, gaps are filled from the store); then, for each
+/// partition, the offset after its last message in the batch is committed. Offsets are never
+/// committed before the projection transaction has committed.
 public struct KafkaProjector: Service {
     public let subscriber: KafkaSubscriber
     public let writer: ProjectionWriter
+    /// The most messages applied in one projection transaction.
+    public var maxBatch: Int
 
-    public init(subscriber: KafkaSubscriber, writer: ProjectionWriter) {
+    public init(subscriber: KafkaSubscriber, writer: ProjectionWriter, maxBatch: Int = 500) {
         self.subscriber = subscriber
         self.writer = writer
+        self.maxBatch = max(1, maxBatch)
     }
 
     var logger: Logger { writer.store.logger }
 
     public func run() async throws {
+        let buffer = BatchBuffer<ReceivedMessage>(capacity: maxBatch)
+        let subscriber = self.subscriber
         do {
             try await cancelWhenGracefulShutdown {
-                for try await received in subscriber.messages {
-                    try await handle(received)
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask {
+                        do {
+                            for try await received in subscriber.messages { await buffer.push(received) }
+                            buffer.finish()
+                        } catch {
+                            buffer.finish(throwing: error)
+                        }
+                    }
+                    while let batch = try await buffer.take(upTo: maxBatch) {
+                        try await handle(batch)
+                    }
+                    group.cancelAll()
                 }
             }
         } catch is CancellationError {
-            // Graceful shutdown: the message being handled was either committed or will be
-            // redelivered to the next owner of its partition.
+            // Graceful shutdown: the batch being handled was either committed or will be
+            // redelivered to the next owner of its partitions.
         }
     }
 
-    func handle(_ received: ReceivedMessage) async throws {
-        let event: RecordedEvent
-        do {
-            event = try BusEnvelope.event(from: received.message)
-        } catch {
-            // A message that is not an Almanac envelope can never be applied: skip it, loudly.
-            logger.error(
-                "skipping undecodable message",
-                metadata: ["partition": "\(received.partition)", "offset": "\(received.offset)", "error": "\(error)"]
-            )
-            try await commit(received)
-            return
+    func handle(_ batch: [ReceivedMessage]) async throws {
+        var events: [RecordedEvent] = []
+        events.reserveCapacity(batch.count)
+        for received in batch {
+            do {
+                events.append(try BusEnvelope.event(from: received.message))
+            } catch {
+                // A message that is not an Almanac envelope can never be applied: skip it, loudly
+                // (its offset is committed with the batch).
+                logger.error(
+                    "skipping undecodable message",
+                    metadata: [
+                        "partition": "\(received.partition)", "offset": "\(received.offset)", "error": "\(error)",
+                    ]
+                )
+            }
         }
         var attempt = 0
-        while true {
+        while !events.isEmpty {
             do {
-                try await writer.apply([event])
+                try await writer.apply(events)
                 break
             } catch {
                 attempt += 1
@@ -54,7 +78,12 @@ public struct KafkaProjector: Service {
                 try await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
             }
         }
-        try await commit(received)
+        // Messages of one partition arrive in offset order: its last one covers the batch.
+        var last: [PartitionKey: ReceivedMessage] = [:]
+        for received in batch { last[PartitionKey(topic: received.topic, partition: received.partition)] = received }
+        for received in last.values.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
+            try await commit(received)
+        }
     }
 
     private func commit(_ received: ReceivedMessage) async throws {
@@ -73,4 +102,9 @@ public struct KafkaProjector: Service {
             )
         }
     }
+}
+
+private struct PartitionKey: Hashable {
+    var topic: String
+    var partition: Int32
 }
