@@ -176,6 +176,36 @@ struct KafkaFanOutTests {
         }
     }
 
+    /// SIGTERM while the projector is busy with a backlog: the group stops without an error, and
+    /// the next run picks up where the committed offsets left off.
+    @Test func gracefulShutdownWhileBusyIsCleanAndResumable() async throws {
+        let cluster = try Cluster(partitions: 2)
+        defer { cluster.mock.shutdown() }
+        try await TestDatabase.withStore(poolSize: 12) { store in
+            let services = AlmanacServices(store: store)
+            let users = try await Self.writeEvents(services, users: 40, seed: 3)
+            let group = try Self.pipeline(cluster, store: store, member: "projector-busy")
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                // Shut down as soon as the first calendar appears, with most of the backlog left.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline {
+                    let started = try await store.client.withConnection { connection in
+                        try await CalendarStore(logger: store.logger).head(user: users[0], on: connection) != nil
+                    }
+                    if started { break }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector-after")) {
+                try await Self.waitForProjection(store, users: users)
+            }
+            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+        }
+    }
+
     @Test func killingTheRelayOrAProjectorMidStreamLosesAndDuplicatesNothing() async throws {
         let cluster = try Cluster(partitions: 3)
         defer { cluster.mock.shutdown() }

@@ -27,26 +27,28 @@ public struct KafkaProjector: Service {
     public func run() async throws {
         let buffer = BatchBuffer<ReceivedMessage>(capacity: maxBatch)
         let subscriber = self.subscriber
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask {
-                        do {
-                            for try await received in subscriber.messages { await buffer.push(received) }
-                            buffer.finish()
-                        } catch {
-                            buffer.finish(throwing: error)
-                        }
-                    }
+        try await withThrowingDiscardingTaskGroup { group in
+            // The iterator must outlive the projection loop: dropping it closes the subscriber,
+            // which must not finish before this service has.
+            group.addTask {
+                do {
+                    for try await received in subscriber.messages { await buffer.push(received) }
+                    buffer.finish()
+                } catch {
+                    buffer.finish(throwing: error)
+                }
+            }
+            do {
+                try await cancelWhenGracefulShutdown {
                     while let batch = try await buffer.take(upTo: maxBatch) {
                         try await handle(batch)
                     }
-                    group.cancelAll()
                 }
+            } catch is CancellationError {
+                // Graceful shutdown: the batch being handled was either committed or will be
+                // redelivered to the next owner of its partitions.
             }
-        } catch is CancellationError {
-            // Graceful shutdown: the batch being handled was either committed or will be
-            // redelivered to the next owner of its partitions.
+            group.cancelAll()
         }
     }
 
@@ -73,6 +75,7 @@ public struct KafkaProjector: Service {
                 try await writer.apply(events)
                 break
             } catch {
+                if Task.isCancelled { throw CancellationError() }
                 attempt += 1
                 logger.error("projection failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
