@@ -200,8 +200,9 @@ struct MarkdownReport {
         if !throughput.isEmpty {
             out += "Throughput: the relay publishing a backlog (a fresh relay and cluster per run, timed until its "
             out +=
-                "checkpoint reached the last event); the consumer-group projector applying it (one transaction and one "
-            out += "offset commit per event), and a consumer that only commits each message, over windows after the "
+                "checkpoint reached the last event); the consumer-group projector applying it (up to 500 messages per "
+            out += "transaction, then one offset commit per partition), and a consumer that only commits each message, "
+            out += "over windows after the "
             out += "group joined.\n\n"
             out += table(
                 ["stage", "events/s median", "events/s p95", "runs", "setup"],

@@ -85,9 +85,9 @@ extension KafkaScenario {
         return (elapsed, relay.tail.batchSize)
     }
 
-    /// One consumer-group projector applying the backlog from the topic, one transaction and one
-    /// offset commit per event, counted on the backlog users' calendars; then, for comparison, a
-    /// consumer that only commits every message (the Kafka side of the projector's cost).
+    /// One consumer-group projector applying the backlog from the topic (up to 500 messages per
+    /// transaction, one offset commit per partition and batch), counted on the backlog users'
+    /// calendars; then, for comparison, a consumer that receives and commits every message.
     private func projectorThroughput(_ kafka: MockKafka, _ backlog: Backlog, into results: inout RunResults)
         async throws
     {
