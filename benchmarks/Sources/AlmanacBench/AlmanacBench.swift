@@ -84,8 +84,8 @@ struct AlmanacBench: AsyncParsableCommand {
     @Option(help: "PostgreSQL connections of the API (almanac serve's default is 20).")
     var dbPoolSize: Int = 20
 
-    @Option(help: "Milliseconds between polls of an idle job worker (almanac serve: 500).")
-    var jobPollMs: Int = 10
+    @Option(help: "Milliseconds between polls of an idle job worker, which also wakes on NOTIFY (almanac serve: 500).")
+    var jobPollMs: Int = 500
 
     func validate() throws {
         _ = try plan()

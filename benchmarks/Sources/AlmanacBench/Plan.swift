@@ -48,7 +48,7 @@ struct Plan: Sendable {
             sizes: [1_000, 10_000, 100_000],
             ks: [1, 100, 1_000, 10_000],
             warmup: 1,
-            componentRepetitions: quick ? 7 : 21,
+            componentRepetitions: quick ? 11 : 41,
             endToEndRepetitions: quick ? 5 : 15,
             fullJobRepetitions: quick ? 3 : 7,
             throughputRuns: quick ? 3 : 5,
