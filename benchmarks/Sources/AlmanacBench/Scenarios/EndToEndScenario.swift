@@ -36,25 +36,7 @@ struct EndToEndScenario {
         record(&results, "feed download, unchanged (200)", n: n, samples: download)
 
         Progress.log("e2e: N = \(n): single-todo edit x \(reps)")
-        var edit: (ack: [Double], visible: [Double]) = ([], [])
-        let withDeadline = Set(calendar.corpus.todos.filter { $0.deadline != nil }.map(\.todoID))
-        for rep in 0..<(reps + plan.warmup) {
-            // An open todo with a deadline, so that the edit shows in the events feed.
-            let id = calendar.open.first { withDeadline.contains($0) && $0 > rep * max(1, n / (reps + 2)) } ?? 1
-            let title = "Edited \(UUID().uuidString.prefix(8)) r\(rep)"
-            let timing = try await timeWrite(calendar, expecting: Array("SUMMARY:\(title)\r\n".utf8)) {
-                try await http.send(
-                    .PUT,
-                    "/api/v1/todos/\(id)",
-                    auth: calendar.apiKey,
-                    json: AlmanacHTTP.TitlePatch(title: title)
-                )
-            }
-            if rep >= plan.warmup {
-                edit.ack.append(timing.ack)
-                edit.visible.append(timing.visible)
-            }
-        }
+        let edit = try await timeEdits(calendar, reps: reps, tag: "")
         record(&results, "edit: write acknowledged", n: n, k: 1, samples: edit.ack)
         record(&results, "edit: new feed served", n: n, k: 1, samples: edit.visible)
 
@@ -64,15 +46,7 @@ struct EndToEndScenario {
             var ack: [Double] = []
             var visible: [Double] = []
             for rep in 0..<(reps + plan.warmup) {
-                let ids = try await calendar.takeOpen(k)
-                let timing = try await timeWrite(calendar, expecting: nil) {
-                    try await http.send(
-                        .POST,
-                        "/api/v1/todos/complete",
-                        auth: calendar.apiKey,
-                        json: AlmanacHTTP.Completion(ids: ids)
-                    )
-                }
+                let timing = try await timeCompletion(of: k, in: calendar)
                 if rep >= plan.warmup {
                     ack.append(timing.ack)
                     visible.append(timing.visible)
@@ -116,6 +90,46 @@ struct EndToEndScenario {
         for (k, visible) in bulk {
             results.ratios.append(
                 Ratio(scenario: "e2e", n: n, change: "bulk completion k=\(k)", full: full, incremental: visible)
+            )
+        }
+    }
+
+    /// Times `reps` single-todo edits (after `plan.warmup` more) of open todos with a deadline,
+    /// so that each edit shows in the events feed; `tag` keeps the new titles unique per series.
+    func timeEdits(_ calendar: LoadedCalendar, reps: Int, tag: String) async throws
+        -> (ack: [Double], visible: [Double])
+    {
+        let n = calendar.n
+        var edit: (ack: [Double], visible: [Double]) = ([], [])
+        let withDeadline = Set(calendar.corpus.todos.filter { $0.deadline != nil }.map(\.todoID))
+        for rep in 0..<(reps + plan.warmup) {
+            let id = calendar.open.first { withDeadline.contains($0) && $0 > rep * max(1, n / (reps + 2)) } ?? 1
+            let title = "Edited \(UUID().uuidString.prefix(8)) \(tag)r\(rep)"
+            let timing = try await timeWrite(calendar, expecting: Array("SUMMARY:\(title)\r\n".utf8)) {
+                try await http.send(
+                    .PUT,
+                    "/api/v1/todos/\(id)",
+                    auth: calendar.apiKey,
+                    json: AlmanacHTTP.TitlePatch(title: title)
+                )
+            }
+            if rep >= plan.warmup {
+                edit.ack.append(timing.ack)
+                edit.visible.append(timing.visible)
+            }
+        }
+        return edit
+    }
+
+    /// Times the bulk completion of `k` open todos of `calendar`.
+    func timeCompletion(of k: Int, in calendar: LoadedCalendar) async throws -> (ack: Double, visible: Double) {
+        let ids = try await calendar.takeOpen(k)
+        return try await timeWrite(calendar, expecting: nil) {
+            try await http.send(
+                .POST,
+                "/api/v1/todos/complete",
+                auth: calendar.apiKey,
+                json: AlmanacHTTP.Completion(ids: ids)
             )
         }
     }

@@ -161,27 +161,8 @@ struct KafkaScenario {
         let calendar = pool[0]
         let n = calendar.n
         let reps = plan.endToEndRepetitions
-        let http = server.http
         Progress.log("kafka: N = \(n): single-todo edit via the \(path.label) x \(reps)")
-        var edit: (ack: [Double], visible: [Double]) = ([], [])
-        let withDeadline = Set(calendar.corpus.todos.filter { $0.deadline != nil }.map(\.todoID))
-        for rep in 0..<(reps + plan.warmup) {
-            // An open todo with a deadline, so that the edit shows in the events feed.
-            let id = calendar.open.first { withDeadline.contains($0) && $0 > rep * max(1, n / (reps + 2)) } ?? 1
-            let title = "Edited \(UUID().uuidString.prefix(8)) \(path.rawValue) r\(rep)"
-            let timing = try await endToEnd.timeWrite(calendar, expecting: Array("SUMMARY:\(title)\r\n".utf8)) {
-                try await http.send(
-                    .PUT,
-                    "/api/v1/todos/\(id)",
-                    auth: calendar.apiKey,
-                    json: AlmanacHTTP.TitlePatch(title: title)
-                )
-            }
-            if rep >= plan.warmup {
-                edit.ack.append(timing.ack)
-                edit.visible.append(timing.visible)
-            }
-        }
+        let edit = try await endToEnd.timeEdits(calendar, reps: reps, tag: "\(path.rawValue) ")
         record(&results, Self.series("edit", path, "write acknowledged"), n: n, k: 1, samples: edit.ack)
         record(&results, Self.series("edit", path, "new feed served"), n: n, k: 1, samples: edit.visible)
 
@@ -191,15 +172,7 @@ struct KafkaScenario {
             var visible: [Double] = []
             for rep in 0..<(reps + plan.warmup) {
                 let calendar = pool.first { $0.open.count >= k } ?? pool[0]
-                let ids = try await calendar.takeOpen(k)
-                let timing = try await endToEnd.timeWrite(calendar, expecting: nil) {
-                    try await http.send(
-                        .POST,
-                        "/api/v1/todos/complete",
-                        auth: calendar.apiKey,
-                        json: AlmanacHTTP.Completion(ids: ids)
-                    )
-                }
+                let timing = try await endToEnd.timeCompletion(of: k, in: calendar)
                 if rep >= plan.warmup {
                     ack.append(timing.ack)
                     visible.append(timing.visible)
