@@ -144,11 +144,12 @@ struct EventStoreTests {
     @Test func appendNotifiesListeners() async throws {
         try await TestDatabase.withStore { store in
             try await store.client.withConnection { connection in
-                let notifications = try await connection.listen(EventStore.notificationChannel)
-                try await store.append(stream: 42, expectedVersion: 0, events: Self.events(1))
-                var iterator = notifications.makeAsyncIterator()
-                let first = try await iterator.next()
-                #expect(first?.payload == "42")
+                try await connection.listen(on: EventStore.notificationChannel) { notifications in
+                    try await store.append(stream: 42, expectedVersion: 0, events: Self.events(1))
+                    var iterator = notifications.makeAsyncIterator()
+                    let first = try await iterator.next()
+                    #expect(first?.payload == "42")
+                }
             }
         }
     }
