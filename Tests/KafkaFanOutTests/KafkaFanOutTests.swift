@@ -129,6 +129,15 @@ struct KafkaFanOutTests {
         Issue.record("the projection did not catch up in \(timeout)")
     }
 
+    /// Runs a fresh pipeline until every calendar has caught up, then checks each against a full
+    /// regeneration from the store.
+    static func catchUpAndCompare(_ cluster: Cluster, store: EventStore, users: [Int64], member: String) async throws {
+        try await whileRunning(try pipeline(cluster, store: store, member: member)) {
+            try await waitForProjection(store, users: users)
+        }
+        try await expectFeedsEqualFullRegeneration(store, users: users)
+    }
+
     static func expectFeedsEqualFullRegeneration(_ store: EventStore, users: [Int64]) async throws {
         for user in users {
             for variant in FeedVariant.allCases {
@@ -199,10 +208,7 @@ struct KafkaFanOutTests {
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
-            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector-after")) {
-                try await Self.waitForProjection(store, users: users)
-            }
-            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+            try await Self.catchUpAndCompare(cluster, store: store, users: users, member: "projector-after")
         }
     }
 
@@ -221,10 +227,7 @@ struct KafkaFanOutTests {
                 running.cancel()
                 _ = await running.result
             }
-            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector-final")) {
-                try await Self.waitForProjection(store, users: users)
-            }
-            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+            try await Self.catchUpAndCompare(cluster, store: store, users: users, member: "projector-final")
         }
     }
 
