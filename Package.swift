@@ -18,7 +18,9 @@ let package = Package(
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "Projector", targets: ["Projector"]),
         .library(name: "Bus", targets: ["Bus"]),
+        .library(name: "Relay", targets: ["Relay"]),
         .library(name: "API", targets: ["API"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -42,7 +44,7 @@ let package = Package(
         .target(
             name: "Bus",
             dependencies: [
-                "CRdKafka",
+                "CRdKafka", "Domain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -56,6 +58,7 @@ let package = Package(
             dependencies: [
                 "Domain",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -70,6 +73,29 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Relay",
+            dependencies: [
+                "Bus", "EventStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "API", "Bus", "EventStore", "Projector", "Relay",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -91,20 +117,16 @@ let package = Package(
         .executableTarget(
             name: "almanac",
             dependencies: [
-                "API", "EventStore", "Projector", "Domain", "Bus",
+                "API", "EventStore", "Projector", "Domain", "Bus", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "AlmanacTestSupport",
             dependencies: [
-                "API", "EventStore", "Domain", "Projector",
+                "API", "EventStore", "Domain", "Projector", "Runtime",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -128,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "EventStore", "Domain", "AlmanacTestSupport",
+                "API", "EventStore", "Domain", "Projector", "Runtime", "AlmanacTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -141,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorTests",
             dependencies: [
-                "Projector", "Domain", "ICal", "EventStore", "AlmanacTestSupport",
+                "Projector", "Domain", "ICal", "EventStore", "Runtime", "AlmanacTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "KafkaFanOutTests",
             dependencies: [
-                "Bus", "Projector", "API", "Domain", "EventStore", "AlmanacTestSupport",
+                "Bus", "Projector", "API", "Domain", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "Projector", package: "main"),
                 .product(name: "Bus", package: "main"),
                 .product(name: "API", package: "main"),
+                .product(name: "Relay", package: "main"),
+                .product(name: "Runtime", package: "main"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -40,7 +40,7 @@ public struct AlmanacServices: Sendable {
 
     public init(store: EventStore) {
         self.store = store
-        commands = CommandExecutor(store: store, todos: TodoTable(logger: store.logger))
+        commands = CommandExecutor(store: store, todos: TodoTable(client: store.client, logger: store.logger))
         users = UserDirectory(commands: commands)
         todos = TodoService(commands: commands)
         jobs = JobQueue(store: store)
@@ -49,18 +49,20 @@ public struct AlmanacServices: Sendable {
 
 /// The HTTP API: routes, middleware and error rendering.
 public enum AlmanacAPI {
-    /// The router alone: every feed request reads the database (no change listener runs).
-    public static func router(services: AlmanacServices, configuration: APIConfiguration) async throws
-        -> Router<AppRequestContext>
-    {
-        try await build(services: services, configuration: configuration).router
+    /// The router and the services it needs running beside it.
+    public struct Built {
+        public var router: Router<AppRequestContext>
+        /// The calendar-change listener that lets feed polls be answered from memory.
+        public var services: [any Service]
+        /// Whether the listener is connected (until then every feed request reads the database).
+        public var isListening: @Sendable () -> Bool
+        /// The last barrier notification the listener heard: after `barrier:<id>` is NOTIFYed on
+        /// `Channels.calendars` and heard, every change committed before it has been applied.
+        public var lastBarrier: @Sendable () -> String?
     }
 
-    /// The router and the services it needs running beside it: the calendar-change listener
-    /// that lets feed polls be answered from memory.
-    public static func build(services: AlmanacServices, configuration: APIConfiguration) async throws
-        -> (router: Router<AppRequestContext>, services: [any Service])
-    {
+    /// Builds the router and the services it needs beside it.
+    public static func build(services: AlmanacServices, configuration: APIConfiguration) async throws -> Built {
         var defaultUser: AuthenticatedUser?
         if configuration.auth == .none {
             defaultUser = try await services.users.user(named: UserDirectory.defaultUserName)
@@ -72,7 +74,14 @@ public enum AlmanacAPI {
         router.add(middleware: ErrorMiddleware())
         let api = router.group("api/v1")
         api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }
-        api.get("openapi.yaml") { _, _ in try openAPIDocument() }
+        let openAPI = try openAPIDocument()
+        api.get("openapi.yaml") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/yaml; charset=utf-8"],
+                body: .init(byteBuffer: openAPI)
+            )
+        }
         UserRoutes(users: services.users, adminToken: configuration.adminToken).register(on: api)
         let authenticated = api.group()
             .add(middleware: AuthMiddleware(mode: configuration.auth, users: services.users, defaultUser: defaultUser))
@@ -91,18 +100,24 @@ public enum AlmanacAPI {
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
         JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)
-        return (router, [FeedChangeListener(store: services.store, lookups: lookups)])
+        return Built(
+            router: router,
+            services: [FeedChangeListener(store: services.store, lookups: lookups)],
+            isListening: { lookups.begin() != nil },
+            lastBarrier: { lookups.lastBarrier }
+        )
     }
 
-    static func openAPIDocument() throws -> Response {
-        guard let url = APIResources.openAPIURL,
-            let data = try? Data(contentsOf: url)
-        else { throw APIError(.internalServerError, "the OpenAPI document is missing from the build") }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/yaml; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+    /// The OpenAPI document, read once when the router is built (never per request).
+    static func openAPIDocument() throws -> ByteBuffer {
+        guard let url = APIResources.openAPIURL else { throw ResourceMissing(name: "openapi.yaml") }
+        return ByteBuffer(bytes: try Data(contentsOf: url))
+    }
+
+    /// A file that belongs to the build is missing.
+    public struct ResourceMissing: Error, CustomStringConvertible {
+        public var name: String
+        public var description: String { "\(name) is missing from the build's API resources" }
     }
 }
 

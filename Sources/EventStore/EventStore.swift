@@ -8,9 +8,6 @@ public struct EventStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
 
-    /// The NOTIFY channel appends signal on; the payload is the stream id.
-    public static let notificationChannel = "almanac_events"
-
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
@@ -91,7 +88,7 @@ public struct EventStore: Sendable {
             try await inline(recorded, connection)
         }
         try await connection.query(
-            "SELECT pg_notify(\(Self.notificationChannel), \(String(stream)))",
+            "SELECT pg_notify(\(Channels.events), \(String(stream)))",
             logger: logger
         )
         return recorded
@@ -172,6 +169,21 @@ public struct EventStore: Sendable {
             """
             SELECT \(unescaped: RecordedEvent.columns) FROM events
             WHERE stream_id = \(stream) AND version >= \(from) AND version <= \(through)
+            ORDER BY version
+            """,
+            logger: logger
+        ).map { try RecordedEvent(row: $0) }
+    }
+
+    /// Events of `stream` through `through`, in version order, streamed inside the caller's
+    /// transaction (folds of large streams never hold them all).
+    public func streamEvents(_ stream: Int64, through: Int64 = .max, on connection: PostgresConnection) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, RecordedEvent>
+    {
+        try await connection.query(
+            """
+            SELECT \(unescaped: RecordedEvent.columns) FROM events
+            WHERE stream_id = \(stream) AND version <= \(through)
             ORDER BY version
             """,
             logger: logger

@@ -78,6 +78,12 @@ public struct VersionConflict: Error, Sendable, Hashable, CustomStringConvertibl
     public var expected: Int64
     public var actual: Int64?
 
+    public init(streamID: Int64, expected: Int64, actual: Int64?) {
+        self.streamID = streamID
+        self.expected = expected
+        self.actual = actual
+    }
+
     public var description: String {
         "stream \(streamID) is at version \(actual.map(String.init) ?? "unknown"), expected \(expected)"
     }

@@ -1,8 +1,7 @@
 import ArgumentParser
-import EventStore
 import Foundation
 import Logging
-import PostgresNIO
+import Runtime
 
 /// Where the database is: `DATABASE_URL`, or the embedded cluster under `--data-dir`.
 struct DatabaseOptions: ParsableArguments {
@@ -24,29 +23,25 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("db-pool-size"), help: "Maximum PostgreSQL connections of this process.")
     var poolSize: Int = 20
 
-    /// Runs `body` with a running client; starts (and afterwards stops) the embedded cluster when
-    /// no URL is given and it is not running yet.
-    func withDatabase<Result>(logger: Logger, _ body: (PostgresClient) async throws -> Result) async throws -> Result {
-        var embedded: EmbeddedPostgres?
-        var url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"]
-        if url == nil || url?.isEmpty == true {
-            let cluster = EmbeddedPostgres(
-                directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("postgres"),
-                port: embeddedPort,
-                logger: logger
-            )
-            if try cluster.start() { embedded = cluster }
-            url = try cluster.databaseURL()
+    /// The URL given (`--database-url` or `DATABASE_URL`), else the embedded cluster.
+    var location: DatabaseLocation {
+        if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            return .url(url)
         }
-        defer { embedded?.stop() }
-        var configuration = try DatabaseURL.configuration(url!)
-        configuration.options.maximumConnections = poolSize
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        return .embedded(
+            directory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("postgres"),
+            port: embeddedPort
+        )
+    }
+
+    /// Runs `body` with a runtime on the (migrated) database; starts, and afterwards stops, the
+    /// embedded cluster when no URL is given and it is not running yet.
+    func withRuntime<Result>(
+        logger: Logger,
+        migrate: Bool = true,
+        _ body: (AlmanacRuntime) async throws -> Result
+    ) async throws -> Result {
+        try await AlmanacRuntime.withDatabase(location, poolSize: poolSize, logger: logger, migrate: migrate, body)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bus
 import Foundation
+import Runtime
 
 /// Where the Kafka-compatible broker is, and raw librdkafka settings for SASL/TLS and tuning.
 struct KafkaOptions: ParsableArguments {
@@ -34,6 +35,15 @@ struct KafkaOptions: ParsableArguments {
         }
         return KafkaConfiguration(bootstrapServers: brokers, topic: topic, clientID: clientID, extra: extra)
     }
+
+    /// The relay's and the projectors' settings.
+    func fanOut() throws -> KafkaFanOut {
+        KafkaFanOut(
+            relay: try configuration(clientID: "almanac-relay"),
+            projector: try configuration(clientID: "almanac-projector"),
+            group: group
+        )
+    }
 }
 
 /// The fan-out used by `serve`, `relay` and `project`.
@@ -41,4 +51,12 @@ enum BusKind: String, ExpressibleByArgument, CaseIterable {
     /// No bus: the projector tails the event store in-process.
     case none
     case kafka
+
+    /// The bus's settings; nil for none.
+    func fanOut(_ kafka: KafkaOptions) throws -> FanOut? {
+        switch self {
+        case .none: nil
+        case .kafka: .kafka(try kafka.fanOut())
+        }
+    }
 }

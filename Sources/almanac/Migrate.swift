@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Logging
+import Runtime
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Apply the database migrations that are missing.")
@@ -9,8 +10,8 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger.almanac()
-        try await database.withDatabase(logger: logger) { client in
-            let applied = try await Migrator.bundled().migrate(client: client, logger: logger)
+        try await database.withRuntime(logger: logger, migrate: false) { runtime in
+            let applied = try await Migrator.bundled().migrate(client: runtime.store.client, logger: logger)
             print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
         }
     }

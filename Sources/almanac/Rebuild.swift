@@ -5,6 +5,7 @@ import EventStore
 import Foundation
 import Logging
 import Projector
+import Runtime
 
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,10 +19,9 @@ struct Rebuild: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger.almanac()
-        try await database.withDatabase(logger: logger) { client in
-            try await Migrator.bundled().migrate(client: client, logger: logger)
-            let store = EventStore(client: client, logger: logger)
-            let services = AlmanacServices(store: store)
+        try await database.withRuntime(logger: logger) { runtime in
+            let store = runtime.store
+            let services = runtime.services
             let targets: [AuthenticatedUser]
             if let user {
                 guard let found = try await services.users.user(named: user) else {

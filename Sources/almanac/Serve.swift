@@ -1,14 +1,8 @@
 import API
 import ArgumentParser
-import Bus
-import EventStore
 import Foundation
-import Hummingbird
 import Logging
-import PostgresNIO
-import Projector
-import ServiceLifecycle
-import UnixSignals
+import Runtime
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,62 +84,29 @@ struct Serve: AsyncParsableCommand {
                 "ALMANAC_FEED_TOKEN_KEY is not set: feed URLs are sealed with a key kept in the database itself (fine for development; set it in production)"
             )
         }
-        try await database.withDatabase(logger: logger) { client in
-            try await Migrator.bundled().migrate(client: client, logger: logger)
-            let services = AlmanacServices(store: EventStore(client: client, logger: logger))
-            if let created = try await services.users.createDefaultUserIfEmpty() {
+        try await database.withRuntime(logger: logger) { runtime in
+            if let created = try await runtime.services.users.createDefaultUserIfEmpty() {
                 print("Created user 'default'. API key (shown once, store it now): \(created.apiKey)")
                 fflush(nil)
             }
-            let (router, apiServices) = try await AlmanacAPI.build(
-                services: services,
-                configuration: APIConfiguration(
-                    auth: mode,
-                    adminToken: adminToken,
-                    publicURL: publicURL ?? ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"],
-                    feedCacheBytes: max(1, feedCacheMB) << 20,
-                    feedTokenKey: feedTokenKey
-                )
+            let fanOut = try bus.fanOut(kafka)
+            let plan = AlmanacRuntime.Plan(
+                api: .init(
+                    configuration: APIConfiguration(
+                        auth: mode,
+                        adminToken: adminToken,
+                        publicURL: publicURL ?? ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"],
+                        feedCacheBytes: max(1, feedCacheMB) << 20,
+                        feedTokenKey: feedTokenKey
+                    ),
+                    host: hostname,
+                    port: port
+                ),
+                projector: noProjector ? nil : fanOut.map { .bus($0) } ?? .store,
+                relay: noProjector ? nil : fanOut,
+                jobs: !noProjector
             )
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname(hostname, port: port), serverName: "almanac"),
-                logger: logger
-            )
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: (noProjector ? [] : try backgroundServices(services, logger: logger)) + apiServices + [
-                        app
-                    ],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger
-                )
-            )
-            try await group.run()
-        }
-    }
-
-    /// The projector (tailing the store, or relay + Kafka consumer) and the job worker.
-    func backgroundServices(_ services: AlmanacServices, logger: Logger) throws -> [any Service] {
-        let writer = ProjectionWriter(store: services.store)
-        switch bus {
-        case .none:
-            return [StoreTailingProjector(writer: writer), JobWorker(queue: services.jobs)]
-        case .kafka:
-            let publisher = try KafkaPublisher(
-                configuration: try kafka.configuration(clientID: "almanac-relay"),
-                logger: logger
-            )
-            let subscriber = try KafkaSubscriber(
-                configuration: try kafka.configuration(clientID: "almanac-projector"),
-                groupID: kafka.group,
-                logger: logger
-            )
-            return [
-                publisher, OutboxRelay(store: services.store, publisher: publisher),
-                subscriber, KafkaProjector(subscriber: subscriber, writer: writer),
-                JobWorker(queue: services.jobs),
-            ]
+            try await AlmanacRuntime.run(try await runtime.services(for: plan), logger: logger)
         }
     }
 }

@@ -1,7 +1,7 @@
 import API
 import ArgumentParser
-import EventStore
 import Logging
+import Runtime
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,16 +17,10 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             let logger = Logger.almanac()
-            try await database.withDatabase(logger: logger) { client in
-                try await Migrator.bundled().migrate(client: client, logger: logger)
-                let services = AlmanacServices(store: EventStore(client: client, logger: logger))
-                do {
-                    let created = try await services.users.create(name: name)
-                    print("Created user \(created.user.name) (id \(created.user.id)).")
-                    print("API key (shown once, store it now): \(created.apiKey)")
-                } catch let error as APIError {
-                    throw ValidationError(error.message)
-                }
+            try await database.withRuntime(logger: logger) { runtime in
+                let created = try await runtime.services.users.create(name: name)
+                print("Created user \(created.user.name) (id \(created.user.id)).")
+                print("API key (shown once, store it now): \(created.apiKey)")
             }
         }
     }

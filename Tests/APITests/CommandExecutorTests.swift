@@ -19,16 +19,19 @@ struct CommandExecutorTests {
         try await TestDatabase.withStore { store in
             let services = AlmanacServices(store: store)
             let gate = AsyncStream<Void>.makeStream()
+            let decided = AsyncStream<Void>.makeStream()
             // The first attempt of `slow` decides at version 0, then waits until `fast` committed.
             let attempts = Counter()
             async let slow: Void = services.commands.execute(user: 4242) { _, version in
                 if attempts.increment() == 1 {
+                    decided.continuation.yield()
                     var iterator = gate.stream.makeAsyncIterator()
                     _ = await iterator.next()
                 }
                 return (Self.timeZone("Asia/Tokyo"), ())
             }
-            try await Task.sleep(for: .milliseconds(100))
+            var decisions = decided.stream.makeAsyncIterator()
+            _ = await decisions.next()
             try await services.commands.execute(user: 4242) { _, _ in (Self.timeZone("Europe/Paris"), ()) }
             gate.continuation.yield()
             try await slow
@@ -38,23 +41,24 @@ struct CommandExecutorTests {
             var impatient = services.commands
             impatient.maxAttempts = 1
             let second = AsyncStream<Void>.makeStream()
+            let waiting = AsyncStream<Void>.makeStream()
             let tries = Counter()
             async let losing: Void = impatient.execute(user: 4343) { _, _ in
                 if tries.increment() == 1 {
+                    waiting.continuation.yield()
                     var iterator = second.stream.makeAsyncIterator()
                     _ = await iterator.next()
                 }
                 return (Self.timeZone("Asia/Tokyo"), ())
             }
-            try await Task.sleep(for: .milliseconds(100))
+            var waits = waiting.stream.makeAsyncIterator()
+            _ = await waits.next()
             try await services.commands.execute(user: 4343) { _, _ in (Self.timeZone("Europe/Paris"), ()) }
             second.continuation.yield()
             do {
                 try await losing
-                Issue.record("expected a 409")
-            } catch let error as APIError {
-                #expect(error.status == .conflict)
-            }
+                Issue.record("expected a version conflict (409 at the HTTP edge)")
+            } catch is VersionConflict {}
             #expect(try await store.readStream(4343).count == 1)
         }
     }

@@ -7,15 +7,14 @@ import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
 import Projector
-import ServiceLifecycle
+import Runtime
 import Testing
 
 extension TestApp {
     /// Runs the projector until it has applied everything committed.
     func project() async throws {
         try await StoreTailingProjector(writer: ProjectionWriter(store: services.store)).drainCommitted()
-        // Give a running change listener time to hear the NOTIFY (milliseconds in practice).
-        try await Task.sleep(for: .milliseconds(100))
+        try await sync()
     }
 
     /// The path of the caller's secret feed.
@@ -118,7 +117,7 @@ struct FeedAPITests {
             // Rotation: old URL 410, new URL 200; unknown 404; bad query 400.
             let rotated = try await app.send(.post, "/api/v1/feed/rotate", auth: alice.authorization)
             #expect(rotated.status == .ok)
-            try await Task.sleep(for: .milliseconds(100))
+            try await app.sync()
             let gone = try await app.send(.get, path)
             #expect(gone.status == .gone)
             #expect(gone.errorMessage != nil)
@@ -271,7 +270,7 @@ struct JobAPITests {
             let statusPath = "/api/v1/todos/ical/\(taskID)/status"
 
             // A worker claims the job and dies (its lease is already over).
-            var dying = app.services.jobs
+            var dying = app.services.jobs.table
             dying.lease = .seconds(0)
             let claimed = try await dying.claim()
             #expect(claimed?.id.uuidString.lowercased() == taskID)
@@ -301,28 +300,22 @@ struct JobAPITests {
             try await app.project()
             var worker = JobWorker(queue: app.services.jobs)
             worker.pollInterval = .seconds(3600)
-            let group = ServiceGroup(services: [worker], logger: TestDatabase.logger)
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await AlmanacRuntime.withRunning([worker], logger: TestDatabase.logger) {
                 // The worker drains the (empty) queue at start, then waits on LISTEN.
-                try await Task.sleep(for: .milliseconds(500))
+                try await poll("the job worker listens") { worker.isListening }
                 let submitted = try await app.send(.post, "/api/v1/todos/ical?mode=full", auth: alice.authorization)
                 let taskID = try #require(try submitted.object()["task_id"] as? String)
                 var state: String?
-                let deadline = ContinuousClock.now + .seconds(20)
-                while ContinuousClock.now < deadline {
+                try await poll("the job finishes", limit: .seconds(20), interval: .milliseconds(50)) {
                     let status = try await app.send(
                         .get,
                         "/api/v1/todos/ical/\(taskID)/status",
                         auth: alice.authorization
                     )
                     state = try status.object()["task_status"] as? String
-                    if state == "SUCCESS" || state == "FAILURE" { break }
-                    try await Task.sleep(for: .milliseconds(50))
+                    return state == "SUCCESS" || state == "FAILURE"
                 }
                 #expect(state == "SUCCESS")
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }
@@ -335,7 +328,7 @@ struct JobAPITests {
             let taskID = try #require(try submitted.object()["task_id"] as? String)
             // No projector runs: the projection never reaches the job's version.
             var queue = app.services.jobs
-            queue.maxAttempts = 1
+            queue.table.maxAttempts = 1
             var worker = JobWorker(queue: queue)
             worker.projectionWait = .milliseconds(100)
             #expect(try await worker.runOne())

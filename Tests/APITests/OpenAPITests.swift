@@ -13,10 +13,10 @@ struct OpenAPITests {
     /// Fails when a route exists that the committed OpenAPI document does not describe.
     @Test func everyRouteIsDocumented() async throws {
         try await TestDatabase.withStore { store in
-            let router = try await AlmanacAPI.router(
+            let router = try await AlmanacAPI.build(
                 services: AlmanacServices(store: store),
                 configuration: APIConfiguration()
-            )
+            ).router
             let document = try String(contentsOf: try #require(APIResources.openAPIURL), encoding: .utf8)
             let documented = OpenAPIPaths.operations(in: document)
             #expect(!router.routes.isEmpty)

@@ -144,7 +144,7 @@ struct EventStoreTests {
     @Test func appendNotifiesListeners() async throws {
         try await TestDatabase.withStore { store in
             try await store.client.withConnection { connection in
-                try await connection.listen(on: EventStore.notificationChannel) { notifications in
+                try await connection.listen(on: Channels.events) { notifications in
                     try await store.append(stream: 42, expectedVersion: 0, events: Self.events(1))
                     var iterator = notifications.makeAsyncIterator()
                     let first = try await iterator.next()

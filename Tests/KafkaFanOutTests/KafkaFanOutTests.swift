@@ -7,6 +7,8 @@ import Foundation
 import Logging
 import PostgresNIO
 import Projector
+import Relay
+import Runtime
 import ServiceLifecycle
 import Testing
 
@@ -35,6 +37,10 @@ struct KafkaFanOutTests {
         ]
 
         func publisher() throws -> KafkaPublisher {
+            try KafkaPublisher(configuration: publisherConfiguration(), logger: KafkaFanOutTests.logger)
+        }
+
+        func publisherConfiguration() -> KafkaConfiguration {
             var configuration = KafkaConfiguration(
                 bootstrapServers: mock.bootstrapServers,
                 topic: topic,
@@ -42,10 +48,29 @@ struct KafkaFanOutTests {
                 extra: Self.fast.merging(["linger.ms": "1", "retry.backoff.ms": "20"]) { $1 }
             )
             configuration.pollTimeout = .milliseconds(50)
-            return try KafkaPublisher(configuration: configuration, logger: KafkaFanOutTests.logger)
+            return configuration
         }
 
         func subscriber(_ name: String) throws -> KafkaSubscriber {
+            try KafkaSubscriber(
+                configuration: subscriberConfiguration(name),
+                groupID: "projectors",
+                logger: KafkaFanOutTests.logger
+            )
+        }
+
+        /// Relay and projector settings for the runtime (`serve --bus kafka`).
+        func fanOut(member: String) -> FanOut {
+            .kafka(
+                KafkaFanOut(
+                    relay: publisherConfiguration(),
+                    projector: subscriberConfiguration(member),
+                    group: "projectors"
+                )
+            )
+        }
+
+        func subscriberConfiguration(_ name: String) -> KafkaConfiguration {
             var configuration = KafkaConfiguration(
                 bootstrapServers: mock.bootstrapServers,
                 topic: topic,
@@ -57,35 +82,21 @@ struct KafkaFanOutTests {
                 ]) { $1 }
             )
             configuration.pollTimeout = .milliseconds(50)
-            return try KafkaSubscriber(
-                configuration: configuration,
-                groupID: "projectors",
-                logger: KafkaFanOutTests.logger
-            )
+            return configuration
         }
     }
 
-    /// The relay and one projector member, as `serve --bus kafka` wires them.
-    static func pipeline(_ cluster: Cluster, store: EventStore, member: String) throws -> ServiceGroup {
-        let publisher = try cluster.publisher()
-        let subscriber = try cluster.subscriber(member)
-        return ServiceGroup(
-            services: [
-                publisher, OutboxRelay(store: store, publisher: publisher),
-                subscriber, KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
-            ],
-            logger: logger
+    /// The relay and one projector member, as `serve --bus kafka` wires them (the composition root).
+    static func pipeline(_ cluster: Cluster, store: EventStore, member: String) async throws -> [any Service] {
+        let fanOut = cluster.fanOut(member: member)
+        return try await AlmanacRuntime(client: store.client, logger: logger).services(
+            for: .init(projector: .bus(fanOut), relay: fanOut)
         )
     }
 
-    /// Runs `group` while `body` runs, then shuts it down gracefully.
-    static func whileRunning(_ group: ServiceGroup, _ body: () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+    /// Runs `services` while `body` runs, then shuts them down gracefully.
+    static func whileRunning(_ services: [any Service], _ body: () async throws -> Void) async throws {
+        try await AlmanacRuntime.withRunning(services, logger: logger, body)
     }
 
     /// Writes scripted command sequences for `users` new users through the command path.
@@ -113,26 +124,34 @@ struct KafkaFanOutTests {
 
     /// Waits until every user's calendar has reached its stream version.
     static func waitForProjection(_ store: EventStore, users: [Int64], timeout: Duration = .seconds(90)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            var behind = false
+        try await poll("every calendar reaches its stream version", limit: timeout, interval: .milliseconds(20)) {
             for user in users {
                 let stream = try await store.version(of: user)
                 let projected = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: user, on: $0)?.version ?? 0
                 }
-                if projected < stream { behind = true }
+                if projected < stream { return false }
             }
-            if !behind { return }
-            try await Task.sleep(for: .milliseconds(100))
+            return true
         }
-        Issue.record("the projection did not catch up in \(timeout)")
+    }
+
+    static func projectedVersions(_ store: EventStore, users: [Int64]) async throws -> [Int64] {
+        var versions: [Int64] = []
+        for user in users {
+            versions.append(
+                try await store.client.withConnection {
+                    try await CalendarStore(logger: store.logger).head(user: user, on: $0)?.version ?? 0
+                }
+            )
+        }
+        return versions
     }
 
     /// Runs a fresh pipeline until every calendar has caught up, then checks each against a full
     /// regeneration from the store.
     static func catchUpAndCompare(_ cluster: Cluster, store: EventStore, users: [Int64], member: String) async throws {
-        try await whileRunning(try pipeline(cluster, store: store, member: member)) {
+        try await whileRunning(try await pipeline(cluster, store: store, member: member)) {
             try await waitForProjection(store, users: users)
         }
         try await expectFeedsEqualFullRegeneration(store, users: users)
@@ -159,16 +178,12 @@ struct KafkaFanOutTests {
             let publisher = try cluster.publisher()
             let a = try cluster.subscriber("projector-a")
             let b = try cluster.subscriber("projector-b")
-            let group = ServiceGroup(
-                services: [
-                    publisher, OutboxRelay(store: store, publisher: publisher),
-                    a, KafkaProjector(subscriber: a, writer: ProjectionWriter(store: store)),
-                    b, KafkaProjector(subscriber: b, writer: ProjectionWriter(store: store)),
-                ],
-                logger: Self.logger
-            )
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            let members: [any Service] = [
+                publisher, OutboxRelay(store: store, publisher: publisher),
+                a, KafkaProjector(subscriber: a, writer: ProjectionWriter(store: store)),
+                b, KafkaProjector(subscriber: b, writer: ProjectionWriter(store: store)),
+            ]
+            try await Self.whileRunning(members) {
                 try await Self.waitForProjection(store, users: users)
                 // More writes while both members run.
                 for user in users.prefix(3) { try await Self.append(services, user: user, codes: [0, 1, 2, 7, 5]) }
@@ -178,8 +193,6 @@ struct KafkaFanOutTests {
                 #expect(!assignedA.isEmpty && !assignedB.isEmpty, "a: \(assignedA), b: \(assignedB)")
                 #expect(Set(assignedA).isDisjoint(with: assignedB))
                 #expect(Set(assignedA + assignedB) == [0, 1, 2, 3])
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await Self.expectFeedsEqualFullRegeneration(store, users: users)
         }
@@ -193,20 +206,13 @@ struct KafkaFanOutTests {
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
             let users = try await Self.writeEvents(services, users: 40, seed: 3)
-            let group = try Self.pipeline(cluster, store: store, member: "projector-busy")
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "projector-busy")) {
                 // Shut down as soon as the first calendar appears, with most of the backlog left.
-                let deadline = ContinuousClock.now + .seconds(60)
-                while ContinuousClock.now < deadline {
-                    let started = try await store.client.withConnection { connection in
+                try await poll("the first calendar appears", limit: .seconds(60), interval: .milliseconds(2)) {
+                    try await store.client.withConnection { connection in
                         try await CalendarStore(logger: store.logger).head(user: users[0], on: connection) != nil
                     }
-                    if started { break }
-                    try await Task.sleep(for: .milliseconds(2))
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await Self.catchUpAndCompare(cluster, store: store, users: users, member: "projector-after")
         }
@@ -219,11 +225,17 @@ struct KafkaFanOutTests {
             let services = AlmanacServices(store: store)
             let users = try await Self.writeEvents(services, users: 4, seed: 2)
             for round in 0..<3 {
-                let group = try Self.pipeline(cluster, store: store, member: "projector-\(round)")
-                let running = Task { try await group.run() }
-                // Write while it runs, then kill everything abruptly (no graceful shutdown).
+                let pipeline = try await Self.pipeline(cluster, store: store, member: "projector-\(round)")
+                let running = Task {
+                    try await AlmanacRuntime.run(pipeline, logger: Self.logger, shutdown: .programmatic)
+                }
+                // Write while it runs, then kill everything abruptly (no graceful shutdown) once the
+                // projector has applied part of it.
+                let before = try await Self.projectedVersions(store, users: users)
                 for user in users { try await Self.append(services, user: user, codes: [round, 11 + round, 7, 3]) }
-                try await Task.sleep(for: .milliseconds(300 * (round + 1)))
+                try await poll("the projector applies some of round \(round)", limit: .seconds(60)) {
+                    try await Self.projectedVersions(store, users: users) != before
+                }
                 running.cancel()
                 _ = await running.result
             }
@@ -237,7 +249,7 @@ struct KafkaFanOutTests {
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
             let users = try await Self.writeEvents(services, users: 2, seed: 3)
-            try await Self.whileRunning(try Self.pipeline(cluster, store: store, member: "projector")) {
+            try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "projector")) {
                 try await Self.waitForProjection(store, users: users)
                 let before = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
@@ -278,7 +290,7 @@ struct KafkaFanOutTests {
             data: EventCoding.encode(event),
             recordedAt: 5
         )
-        let message = BusEnvelope.message(for: recorded)
+        let message = BusEnvelope(recorded).message
         #expect(message.key == "4")
         let object = try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
         #expect(
@@ -286,11 +298,11 @@ struct KafkaFanOutTests {
                 "event_id", "stream_id", "version", "type", "data", "recorded_at", "position",
             ]
         )
-        let back = try BusEnvelope.event(from: message)
+        let back = RecordedEvent(try BusEnvelope(decoding: message))
         #expect(back.streamID == 4 && back.version == 2 && back.eventID == recorded.eventID)
         #expect(try EventCoding.decode(type: back.type, data: back.data) == event)
         #expect(throws: BusEnvelope.Invalid.self) {
-            try BusEnvelope.event(from: BusMessage(key: "1", eventID: "x", payload: Array("nope".utf8)))
+            try BusEnvelope(decoding: BusMessage(key: "1", eventID: "x", payload: Array("nope".utf8)))
         }
     }
 }

@@ -1,3 +1,4 @@
+import AlmanacTestSupport
 import Synchronization
 import Testing
 
@@ -39,8 +40,8 @@ struct BatchBufferTests {
             }
             buffer.finish()
         }
-        try await Task.sleep(for: .milliseconds(200))
         // The tenth push fills the buffer and waits inside `push`.
+        try await poll("the producer waits for room") { buffer.producerIsWaiting }
         #expect(pushed.load(ordering: .relaxed) == 9)
         var received: [Int] = []
         while let batch = try await buffer.take(upTo: 7) { received += batch }
@@ -60,10 +61,20 @@ struct BatchBufferTests {
     @Test func cancellingAWaitingConsumerStopsTheBuffer() async throws {
         let buffer = BatchBuffer<Int>(capacity: 10)
         let consumer = Task { try await buffer.take(upTo: 10) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await poll("the consumer waits") { buffer.consumerIsWaiting }
         consumer.cancel()
         await #expect(throws: CancellationError.self) { try await consumer.value }
-        // A producer is never left waiting on a stopped buffer.
-        for value in 0..<20 { await buffer.push(value) }
+        // A producer is never left waiting on a stopped buffer: twice the capacity goes through
+        // without a consumer, within a time limit.
+        let done = Atomic(false)
+        let producer = Task {
+            for value in 0..<20 { await buffer.push(value) }
+            done.store(true, ordering: .releasing)
+        }
+        try await poll("20 pushes on a stopped buffer return", limit: .seconds(10)) {
+            done.load(ordering: .acquiring)
+        }
+        await producer.value
+        #expect(!buffer.producerIsWaiting)
     }
 }

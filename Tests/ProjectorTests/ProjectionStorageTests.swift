@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Projector
+import Runtime
 import ServiceLifecycle
 import Testing
 
@@ -78,9 +79,8 @@ struct ProjectionStorageTests {
             let savedCursor = cursor
             await #expect(throws: Crash.self) {
                 // Retry while other tests' transactions hold the horizon back (empty reads).
-                for _ in 0..<3000 {
-                    if try await !crashingRunner.catchUp(from: &cursor) { return }
-                    try await Task.sleep(for: .milliseconds(10))
+                try await poll("the crashing runner reads the batch", interval: .milliseconds(10)) {
+                    try await !crashingRunner.catchUp(from: &cursor)
                 }
             }
 
@@ -108,42 +108,31 @@ struct ProjectionStorageTests {
     /// Drains the runner until the calendar reaches `version` (other tests' transactions on the
     /// same cluster can hold the gap-safe horizon back for a moment).
     static func drain(_ runner: StoreTailingProjector, store: EventStore, until version: Int64) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
+        try await poll("the projection reaches version \(version)", interval: .milliseconds(20)) {
             try await runner.drainCommitted()
-            let head = try await store.client.withConnection {
-                try await CalendarStore(logger: TestDatabase.logger).head(user: user, on: $0)
-            }
-            if (head?.version ?? 0) >= version { return }
-            try await Task.sleep(for: .milliseconds(20))
+            return try await projectedVersion(store) >= version
         }
-        Issue.record("projection did not reach version \(version)")
+    }
+
+    static func projectedVersion(_ store: EventStore) async throws -> Int64 {
+        try await store.client.withConnection {
+            try await CalendarStore(logger: TestDatabase.logger).head(user: user, on: $0)
+        }?.version ?? 0
     }
 
     @Test func embeddedRunnerMakesWritesVisibleWithinMilliseconds() async throws {
         try await TestDatabase.withStore { store in
             let runner = StoreTailingProjector(writer: ProjectionWriter(store: store), pollInterval: .seconds(60))
-            let group = ServiceGroup(services: [runner], logger: TestDatabase.logger)
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await AlmanacRuntime.withRunning([runner], logger: TestDatabase.logger) {
+                try await poll("the projector listens") { runner.isListening }
                 let events = CommandScript.events([0, 1, 2])
                 try await Self.append(events, store: store)
-                let clock = ContinuousClock()
-                let start = clock.now
-                var version: Int64 = 0
-                while version < Int64(events.count), clock.now - start < .seconds(10) {
-                    version =
-                        try await store.client.withConnection {
-                            try await CalendarStore(logger: TestDatabase.logger).head(user: Self.user, on: $0)
-                        }?.version ?? 0
-                    try await Task.sleep(for: .milliseconds(5))
+                // Woken by NOTIFY, not by the 60 s poll: the limit is well below the poll interval
+                // (other tests' long transactions may hold the horizon back for a few seconds on
+                // this shared cluster, hence not milliseconds).
+                try await poll("the projection reaches the appended version", limit: .seconds(40)) {
+                    try await Self.projectedVersion(store) == Int64(events.count)
                 }
-                #expect(version == Int64(events.count))
-                // Woken by NOTIFY, not by the 60 s poll (other tests' long transactions may
-                // hold the horizon back for a few seconds on this shared cluster).
-                #expect(clock.now - start < .seconds(30))
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }

@@ -4,12 +4,15 @@ import Foundation
 public import Hummingbird
 public import HummingbirdTesting
 import NIOCore
-import ServiceLifecycle
+import PostgresNIO
+import Runtime
 
 /// The API on a fresh database, driven through HummingbirdTesting.
 public struct TestApp: Sendable {
     public let services: AlmanacServices
     public let client: any TestClientProtocol
+    /// The running calendar-change listener's last barrier; nil when no listener runs.
+    let lastBarrier: (@Sendable () -> String?)?
 
     public static func run<Result: Sendable>(
         auth: AuthMode = .apiKey,
@@ -19,31 +22,38 @@ public struct TestApp: Sendable {
         listening: Bool = false,
         _ body: @Sendable (TestApp) async throws -> Result
     ) async throws -> Result {
-        try await TestDatabase.withStore(poolSize: poolSize) { store in
-            let services = AlmanacServices(store: store)
-            let (router, background) = try await AlmanacAPI.build(
-                services: services,
-                configuration: APIConfiguration(auth: auth, adminToken: adminToken, feedCacheBytes: feedCacheBytes)
+        try await TestDatabase.withRuntime(poolSize: poolSize) { runtime in
+            let services = runtime.services
+            let built = try await runtime.api(
+                APIConfiguration(auth: auth, adminToken: adminToken, feedCacheBytes: feedCacheBytes)
             )
-            let app = Application(router: router, logger: TestDatabase.logger)
+            let app = Application(router: built.router, logger: TestDatabase.logger)
             guard listening else {
                 return try await app.test(.router) { client in
-                    try await body(TestApp(services: services, client: client))
+                    try await body(TestApp(services: services, client: client, lastBarrier: nil))
                 }
             }
-            let group = ServiceGroup(services: background, logger: TestDatabase.logger)
-            return try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                // Let the listener connect before requests rely on it.
-                try await Task.sleep(for: .milliseconds(300))
-                let result = try await app.test(.router) { client in
-                    try await body(TestApp(services: services, client: client))
+            let (isListening, lastBarrier) = (built.isListening, built.lastBarrier)
+            return try await AlmanacRuntime.withRunning(built.services, logger: TestDatabase.logger) {
+                // Requests may rely on the listener: wait until it is connected.
+                try await poll("the calendar-change listener connects") { isListening() }
+                return try await app.test(.router) { client in
+                    try await body(TestApp(services: services, client: client, lastBarrier: lastBarrier))
                 }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
             }
         }
+    }
+
+    /// Waits until the running calendar-change listener has heard everything committed so far
+    /// (no-op without a listener).
+    public func sync() async throws {
+        guard let lastBarrier else { return }
+        let barrier = "barrier:\(UUID().uuidString)"
+        try await services.store.client.query(
+            "SELECT pg_notify(\(Channels.calendars), \(barrier))",
+            logger: TestDatabase.logger
+        )
+        try await poll("the listener hears \(barrier)") { lastBarrier() == barrier }
     }
 
     /// Creates a user and returns the header value that authenticates as them.

@@ -2,6 +2,7 @@ public import EventStore
 import Foundation
 public import Logging
 public import PostgresNIO
+public import Runtime
 
 /// A fresh, migrated database per test on the PostgreSQL that `scripts/test` starts.
 public enum TestDatabase {
@@ -50,23 +51,28 @@ public enum TestDatabase {
         poolSize: Int = 8,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
-        var configuration = try DatabaseURL.configuration(url)
-        configuration.options.maximumConnections = poolSize
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(client)
-        }
+        try await AlmanacRuntime.withClient(url: url, poolSize: poolSize, logger: logger, body)
     }
 
     /// A fresh migrated database and an event store on it.
     public static func withStore<Result>(poolSize: Int = 8, _ body: (EventStore) async throws -> Result) async throws
         -> Result
     {
+        try await withRuntime(poolSize: poolSize) { try await body($0.store) }
+    }
+
+    /// A fresh migrated database and the composition root on it.
+    public static func withRuntime<Result>(
+        poolSize: Int = 8,
+        _ body: (AlmanacRuntime) async throws -> Result
+    ) async throws -> Result {
         let url = try await create()
-        return try await withClient(url: url, poolSize: poolSize) { client in
-            try await body(EventStore(client: client, logger: logger))
-        }
+        return try await AlmanacRuntime.withDatabase(
+            .url(url),
+            poolSize: poolSize,
+            logger: logger,
+            migrate: false,
+            body
+        )
     }
 }

@@ -1,6 +1,5 @@
 public import Domain
 public import EventStore
-import HTTPTypes
 import Logging
 public import PostgresNIO
 
@@ -40,7 +39,7 @@ public struct CommandExecutor: Sendable {
             } catch let conflict as VersionConflict {
                 guard attempt < maxAttempts else {
                     logger.warning("command gave up after conflicts", metadata: ["conflict": "\(conflict)"])
-                    throw APIError(.conflict, "the todo list changed concurrently; retry the request")
+                    throw conflict
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
             }

@@ -16,6 +16,20 @@ final class FeedLookups: Sendable {
         var epoch: UInt64 = 0
         var heads: [Int64: CalendarStore.Head] = [:]
         var tokens: [String: Int64] = [:]
+        /// The last barrier notification heard (see `barrierPrefix`).
+        var barrier: String?
+    }
+
+    /// Notifications whose payload starts with this are barriers: when one is heard, every
+    /// notification committed before it has been applied (one listener hears a channel in
+    /// commit order). Tests use them instead of sleeping.
+    static let barrierPrefix = "barrier:"
+
+    /// The last barrier heard.
+    var lastBarrier: String? { state.withLock { $0.barrier } }
+
+    func pass(barrier: String) {
+        state.withLock { $0.barrier = barrier }
     }
 
     private let state = Mutex(State())
@@ -83,11 +97,13 @@ struct FeedChangeListener: Service {
             while !Task.isCancelled {
                 do {
                     try await store.client.withConnection { connection in
-                        try await connection.listen(on: CalendarStore.changesChannel) { notifications in
+                        try await connection.listen(on: Channels.calendars) { notifications in
                             lookups.setLive(true)
                             for try await notification in notifications {
                                 if let user = Int64(notification.payload.prefix { $0 != ":" }) {
                                     lookups.invalidate(user: user)
+                                } else if notification.payload.hasPrefix(FeedLookups.barrierPrefix) {
+                                    lookups.pass(barrier: notification.payload)
                                 }
                             }
                         }

@@ -20,32 +20,16 @@ struct FeedStreamer: Sendable {
     }
 
     func open(user: Int64, variant: FeedVariant) async throws -> Opened? {
-        let (column, filter) =
-            switch variant {
-            case .events: ("event", "NOT e.completed AND e.event IS NOT NULL")
-            case .eventsWithCompleted: ("event", "e.event IS NOT NULL")
-            case .tasks: ("task", "e.task IS NOT NULL")
-            }
-        let rows = try await store.client.query(
-            """
-            SELECT c.version, c.generation, extract(epoch FROM c.updated_at)::int8, c.name, f.fragment
-            FROM calendars c LEFT JOIN LATERAL (
-                SELECT e.todo_id, e.\(unescaped: column) AS fragment FROM calendar_entries e
-                WHERE e.user_id = c.user_id AND NOT e.deleted AND \(unescaped: filter)
-            ) f ON true
-            WHERE c.user_id = \(user)
-            ORDER BY f.todo_id
-            """,
-            logger: store.logger
-        ).decode((Int64, Int32, Int64, String, ByteBuffer?).self)
+        let calendars = CalendarStore(logger: store.logger)
+        guard let read = try await calendars.readFeed(user: user, selection: .variant(variant), client: store.client)
+        else { return nil }
+        let head = read.head
         // Read once, sequentially, by the one body writer below.
-        nonisolated(unsafe) var iterator = rows.makeAsyncIterator()
-        guard let (version, generation, updatedAt, name, first) = try await iterator.next() else { return nil }
+        nonisolated(unsafe) var rows = read
         let body = ResponseBody { writer in
-            var chunk = ByteBuffer(bytes: FeedAssembler.header(name: name))
-            if var first { chunk.writeBuffer(&first) }
-            while let (_, _, _, _, fragment) = try await iterator.next() {
-                if var fragment { chunk.writeBuffer(&fragment) }
+            var chunk = ByteBuffer(bytes: FeedAssembler.header(name: head.settings.name))
+            while let row = try await rows.next() {
+                if var fragment = row.fragment(variant) { chunk.writeBuffer(&fragment) }
                 if chunk.readableBytes >= 64 * 1024 {
                     try await writer.write(chunk)
                     chunk.clear()
@@ -55,6 +39,6 @@ struct FeedStreamer: Sendable {
             try await writer.write(chunk)
             try await writer.finish(nil)
         }
-        return Opened(version: version, generation: Int(generation), updatedAt: updatedAt, body: body)
+        return Opened(version: head.version, generation: head.generation, updatedAt: head.updatedAt, body: body)
     }
 }

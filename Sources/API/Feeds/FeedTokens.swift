@@ -13,29 +13,20 @@ import Projector
 /// answers 410) and issues a new one.
 struct FeedTokens: Sendable {
     let store: EventStore
+    let table: FeedTokenTable
     /// The sealing key; nil: the database's own `server_secrets` key (development only).
     let configuredKey: FeedTokenKey?
 
     init(store: EventStore, key: FeedTokenKey?) {
         self.store = store
+        self.table = FeedTokenTable(client: store.client, logger: store.logger)
         self.configuredKey = key
     }
 
-    enum Resolution: Sendable, Equatable {
-        case active(user: Int64)
-        case revoked
-        case unknown
-    }
+    typealias Resolution = FeedTokenTable.Lookup
 
-    /// The secret generated into the database by migration 0003.
     private func databaseSecret(on connection: PostgresConnection) async throws -> String {
-        for try await value in try await connection.query(
-            "SELECT value FROM server_secrets WHERE name = 'feed_token_key'",
-            logger: store.logger
-        ).decode(String.self) {
-            return value
-        }
-        throw APIError(.internalServerError, "the feed token key is missing: run almanac migrate")
+        try await table.databaseSecret(on: connection)
     }
 
     private func sealingKey(on connection: PostgresConnection) async throws -> SymmetricKey {
@@ -57,16 +48,12 @@ struct FeedTokens: Sendable {
     func current(user: Int64) async throws -> String {
         try await store.withTransaction { connection in
             let key = try await sealingKey(on: connection)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(user))", logger: store.logger)
-            let rows = try await connection.query(
-                "SELECT generation, sealed_token FROM feed_tokens WHERE user_id = \(user) AND revoked_at IS NULL",
-                logger: store.logger
-            ).decode((Int32, ByteBuffer?).self)
-            for try await (generation, sealed) in rows {
-                guard let sealed else {
-                    return try await legacyToken(user: user, generation: generation, on: connection)
+            try await table.lock(user: user, on: connection)
+            if let active = try await table.active(user: user, on: connection) {
+                guard let sealed = active.sealed else {
+                    return try await legacyToken(user: user, generation: active.generation, on: connection)
                 }
-                if let token = Self.open(sealed, user: user, generation: generation, key: key) { return token }
+                if let token = Self.open(sealed, user: user, generation: active.generation, key: key) { return token }
                 store.logger.warning(
                     "a feed token cannot be unsealed with the configured key (was ALMANAC_FEED_TOKEN_KEY changed?); issuing a new feed URL",
                     metadata: ["user": "\(user)"]
@@ -81,7 +68,7 @@ struct FeedTokens: Sendable {
     func rotate(user: Int64) async throws -> String {
         try await store.withTransaction { connection in
             let key = try await sealingKey(on: connection)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(user))", logger: store.logger)
+            try await table.lock(user: user, on: connection)
             return try await revokeAndIssue(user: user, key: key, on: connection)
         }
     }
@@ -89,34 +76,21 @@ struct FeedTokens: Sendable {
     private func revokeAndIssue(user: Int64, key: SymmetricKey, on connection: PostgresConnection) async throws
         -> String
     {
-        try await connection.query(
-            "UPDATE feed_tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL",
-            logger: store.logger
-        )
-        // API processes that remember the old token forget it.
-        try await connection.query(
-            "SELECT pg_notify(\(CalendarStore.changesChannel), \("\(user):rotated"))",
-            logger: store.logger
-        )
+        // API processes that remember the old token forget it (the table NOTIFYs).
+        try await table.revoke(user: user, on: connection)
         return try await issue(user: user, key: key, on: connection)
     }
 
     private func issue(user: Int64, key: SymmetricKey, on connection: PostgresConnection) async throws -> String {
-        var generation: Int32 = 1
-        for try await last in try await connection.query(
-            "SELECT COALESCE(max(generation), 0) + 1 FROM feed_tokens WHERE user_id = \(user)",
-            logger: store.logger
-        ).decode(Int32.self) {
-            generation = last
-        }
+        let generation = try await table.nextGeneration(user: user, on: connection)
         let token = Secrets.generate(prefix: "cal_")
         let sealed = try Self.seal(token, user: user, generation: generation, key: key)
-        try await connection.query(
-            """
-            INSERT INTO feed_tokens (token_hash, user_id, generation, sealed_token)
-            VALUES (\(Secrets.storedHash(token)), \(user), \(generation), \(sealed))
-            """,
-            logger: store.logger
+        try await table.insert(
+            hash: Secrets.storedHash(token),
+            user: user,
+            generation: generation,
+            sealed: sealed,
+            on: connection
         )
         return token
     }
@@ -125,7 +99,8 @@ struct FeedTokens: Sendable {
     /// user's row does not open.
     static func seal(_ token: String, user: Int64, generation: Int32, key: SymmetricKey) throws -> ByteBuffer {
         let box = try AES.GCM.seal(Array(token.utf8), using: key, authenticating: Array("\(user):\(generation)".utf8))
-        guard let combined = box.combined else { throw APIError(.internalServerError, "cannot seal a feed token") }
+        // AES.GCM.seal with the default 12-byte nonce always has a combined representation.
+        guard let combined = box.combined else { preconditionFailure("AES-GCM box without a combined form") }
         return ByteBuffer(bytes: combined)
     }
 
@@ -138,13 +113,6 @@ struct FeedTokens: Sendable {
 
     func resolve(_ token: String) async throws -> Resolution {
         guard token.hasPrefix("cal_"), token.count < 100 else { return .unknown }
-        let rows = try await store.client.query(
-            "SELECT user_id, revoked_at IS NOT NULL FROM feed_tokens WHERE token_hash = \(Secrets.storedHash(token))",
-            logger: store.logger
-        ).decode((Int64, Bool).self)
-        for try await (user, revoked) in rows {
-            return revoked ? .revoked : .active(user: user)
-        }
-        return .unknown
+        return try await table.lookup(hash: Secrets.storedHash(token))
     }
 }

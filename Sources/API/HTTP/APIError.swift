@@ -1,3 +1,5 @@
+import Domain
+import EventStore
 import Foundation
 public import Hummingbird
 import Logging
@@ -37,6 +39,18 @@ public struct APIError: HTTPResponseError, Sendable {
 
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "\(what) not found") }
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+
+    /// The one mapping from the typed errors of the layers below (domain, storage) to HTTP;
+    /// nil for an error nobody expected (answered 500 and logged).
+    static func mapping(_ error: any Error) -> APIError? {
+        switch error {
+        case let error as APIError: error
+        case let error as ValidationError: .badRequest(error.message)
+        case let error as UserTable.NameTaken: APIError(.conflict, error.description)
+        case is VersionConflict: APIError(.conflict, "the todo list changed concurrently; retry the request")
+        default: nil
+        }
+    }
 }
 
 /// Turns every error into a JSON error response; anything unexpected is logged and answered 500.
@@ -46,8 +60,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let message: String
             switch error.status {
@@ -58,6 +70,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return try APIError(error.status, message, headers: error.headers).response(from: request, context: context)
         } catch {
+            if let mapped = APIError.mapping(error) { return try mapped.response(from: request, context: context) }
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             return try APIError(.internalServerError, "internal error").response(from: request, context: context)
         }

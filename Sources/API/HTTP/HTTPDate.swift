@@ -1,21 +1,42 @@
-import Foundation
+import Domain
 
-/// IMF-fixdate (RFC 9110) formatting and parsing for Last-Modified / If-Modified-Since.
+/// IMF-fixdate (RFC 9110 §5.6.7) for Last-Modified / If-Modified-Since, computed from the
+/// calendar arithmetic of `Timestamp`: no formatter object, no lock on the response path.
 enum HTTPDate {
-    private static let formatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter
-    }()
-    private static let lock = NSLock()
+    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`.
     static func string(secondsSinceEpoch seconds: Int64) -> String {
-        lock.withLock { formatter.string(from: Date(timeIntervalSince1970: Double(seconds))) }
+        let (date, time) = Timestamp(secondsSinceEpoch: seconds).utc
+        let weekday = weekdays[((date.daysSinceEpoch % 7) + 7) % 7]
+        return
+            "\(weekday), \(two(date.day)) \(months[date.month - 1]) \(four(date.year)) \(two(time.hour)):\(two(time.minute)):\(two(time.second)) GMT"
     }
 
+    /// Parses an IMF-fixdate; nil for anything else (obsolete formats are ignored, as RFC 9110 allows
+    /// a recipient to treat an invalid date as absent).
     static func seconds(from text: String) -> Int64? {
-        lock.withLock { formatter.date(from: text).map { Int64($0.timeIntervalSince1970) } }
+        let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
+            weekdays.contains(String(parts[0].dropLast())),
+            parts[1].count == 2, let day = Int(parts[1]),
+            let monthIndex = months.firstIndex(of: String(parts[2])),
+            parts[3].count == 4, let year = Int(parts[3])
+        else { return nil }
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
+            let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
+            (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second),
+            CivilDate.isValid(year: year, month: monthIndex + 1, day: day)
+        else { return nil }
+        let days = Int64(CivilDate(year: year, month: monthIndex + 1, day: day).daysSinceEpoch)
+        return days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+    }
+
+    private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    private static func four(_ value: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, 4 - text.count)) + text
     }
 }

@@ -1,178 +1,43 @@
 public import EventStore
 public import Foundation
-import Logging
 public import NIOCore
 import PostgresNIO
+import Projector
 
-/// Calendar jobs in PostgreSQL (the TaskOverflow asynchronous contract).
+/// Calendar jobs (the TaskOverflow asynchronous contract) over the `jobs` table: a `projection`
+/// job is done when the user's calendar reaches the stream version it was submitted at; a `full`
+/// job is run by a `JobWorker`.
 public struct JobQueue: Sendable {
     public let store: EventStore
-    /// How long a claimed `full` job may run before another worker may take it over.
-    public var lease: Duration = .seconds(60)
-    /// Attempts before a `full` job is marked FAILURE.
-    public var maxAttempts = 3
+    public var table: JobTable
+    let calendars: CalendarStore
 
-    public static let notificationChannel = "almanac_jobs"
+    public typealias Job = JobTable.Job
+    public typealias Kind = JobTable.Kind
 
     public init(store: EventStore) {
         self.store = store
+        self.table = JobTable(client: store.client, logger: store.logger)
+        self.calendars = CalendarStore(logger: store.logger)
     }
-
-    public enum Kind: String, Sendable {
-        case projection
-        case full
-    }
-
-    public struct Job: Sendable, Hashable {
-        public var id: UUID
-        public var userID: Int64
-        public var kind: Kind
-        public var targetVersion: Int64
-        public var status: String
-        public var attempts: Int
-        public var durationMilliseconds: Double?
-        public var matchesIncremental: Bool?
-        public var error: String?
-    }
-
-    var logger: Logger { store.logger }
 
     /// Records a job for the user's stream version now.
     public func submit(user: Int64, kind: Kind) async throws -> Job {
-        let id = UUID()
-        let version = try await store.version(of: user)
-        try await store.client.query(
-            """
-            INSERT INTO jobs (id, user_id, kind, target_version) VALUES (\(id), \(user), \(kind.rawValue), \(version));
-            """,
-            logger: logger
-        )
-        if kind == .full {
-            try await store.client.query(
-                "SELECT pg_notify(\(Self.notificationChannel), \(id.uuidString))",
-                logger: logger
-            )
-        }
-        return Job(
-            id: id,
-            userID: user,
-            kind: kind,
-            targetVersion: version,
-            status: "PENDING",
-            attempts: 0,
-            durationMilliseconds: nil,
-            matchesIncremental: nil,
-            error: nil
-        )
+        try await table.insert(user: user, kind: kind, targetVersion: try await store.version(of: user))
     }
 
     /// The user's job, settling a projection job that the projection has reached.
     public func job(_ id: UUID, user: Int64) async throws -> Job? {
-        guard var job = try await fetch(id, user: user) else { return nil }
+        guard var job = try await table.job(id, user: user) else { return nil }
         if job.kind == .projection, job.status == "PENDING" {
-            let rows = try await store.client.query(
-                """
-                UPDATE jobs SET status = 'SUCCESS', finished_at = now()
-                WHERE id = \(id) AND status = 'PENDING'
-                  AND (SELECT version FROM calendars WHERE user_id = \(user)) >= target_version
-                RETURNING id
-                """,
-                logger: logger
-            )
-            for try await _ in rows { job.status = "SUCCESS" }
+            let head = try await store.client.withConnection { try await calendars.head(user: user, on: $0) }
+            if let head, head.version >= job.targetVersion, try await table.settle(id) { job.status = "SUCCESS" }
         }
         return job
     }
 
-    private func fetch(_ id: UUID, user: Int64) async throws -> Job? {
-        let rows = try await store.client.query(
-            """
-            SELECT id, user_id, kind, target_version, status, attempts, duration_ms, matches_incremental, error
-            FROM jobs WHERE id = \(id) AND user_id = \(user)
-            """,
-            logger: logger
-        )
-        for try await (id, user, kind, target, status, attempts, duration, matches, error) in rows.decode(
-            (UUID, Int64, String, Int64, String, Int32, Double?, Bool?, String?).self
-        ) {
-            return Job(
-                id: id,
-                userID: user,
-                kind: Kind(rawValue: kind) ?? .projection,
-                targetVersion: target,
-                status: status,
-                attempts: Int(attempts),
-                durationMilliseconds: duration,
-                matchesIncremental: matches,
-                error: error
-            )
-        }
-        return nil
-    }
-
     /// The stored calendar of a finished `full` job.
     public func result(_ id: UUID, user: Int64) async throws -> ByteBuffer? {
-        let rows = try await store.client.query(
-            "SELECT result FROM jobs WHERE id = \(id) AND user_id = \(user) AND status = 'SUCCESS'",
-            logger: logger
-        ).decode(ByteBuffer?.self)
-        for try await result in rows { return result }
-        return nil
-    }
-
-    /// Claims the oldest runnable `full` job (pending, or started with an expired lease).
-    public func claim() async throws -> Job? {
-        let seconds = Double(lease.components.seconds)
-        let rows = try await store.client.query(
-            """
-            UPDATE jobs SET status = 'STARTED', attempts = attempts + 1, started_at = now(),
-                lease_until = now() + make_interval(secs => \(seconds))
-            WHERE id = (
-                SELECT id FROM jobs
-                WHERE kind = 'full' AND (status = 'PENDING' OR (status = 'STARTED' AND lease_until < now()))
-                ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1
-            )
-            RETURNING id, user_id, target_version, attempts
-            """,
-            logger: logger
-        ).decode((UUID, Int64, Int64, Int32).self)
-        for try await (id, user, target, attempts) in rows {
-            return Job(
-                id: id,
-                userID: user,
-                kind: .full,
-                targetVersion: target,
-                status: "STARTED",
-                attempts: Int(attempts),
-                durationMilliseconds: nil,
-                matchesIncremental: nil,
-                error: nil
-            )
-        }
-        return nil
-    }
-
-    public func succeed(_ id: UUID, result: [UInt8], durationMilliseconds: Double, matches: Bool) async throws {
-        try await store.client.query(
-            """
-            UPDATE jobs SET status = 'SUCCESS', finished_at = now(), result = \(ByteBuffer(bytes: result)),
-                duration_ms = \(durationMilliseconds), matches_incremental = \(matches), lease_until = NULL
-            WHERE id = \(id)
-            """,
-            logger: logger
-        )
-    }
-
-    /// Gives the job back for a retry, or fails it after `maxAttempts`.
-    public func fail(_ job: Job, error: String) async throws {
-        let final = job.attempts >= maxAttempts
-        try await store.client.query(
-            """
-            UPDATE jobs SET status = \(final ? "FAILURE" : "PENDING"), error = \(error), lease_until = NULL,
-                finished_at = CASE WHEN \(final) THEN now() END
-            WHERE id = \(job.id)
-            """,
-            logger: logger
-        )
+        try await table.result(id, user: user)
     }
 }

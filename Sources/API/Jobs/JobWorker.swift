@@ -13,18 +13,23 @@ public struct JobWorker: Service {
     /// How long to wait for the projection to reach a job's version before retrying it later.
     public var projectionWait: Duration = .seconds(30)
 
+    private let wakeups = Wakeups()
+
     public init(queue: JobQueue) {
         self.queue = queue
     }
 
+    /// Whether the worker is LISTENing for submissions.
+    public var isListening: Bool { wakeups.isListening }
+
     /// Runs jobs until graceful shutdown: woken by the queue's NOTIFY on submission, with a
     /// poll every `pollInterval` for jobs whose notification was missed (or that are retried).
     public func run() async throws {
-        let wakeups = Wakeups()
+        let wakeups = self.wakeups
         let queue = self.queue
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                await wakeups.listen(on: JobQueue.notificationChannel, client: queue.store.client, logger: queue.logger)
+                await wakeups.listen(on: Channels.jobs, client: queue.store.client, logger: queue.store.logger)
             }
             group.addTask { await wakeups.tick(every: pollInterval) }
             wakeups.signal()
@@ -44,14 +49,14 @@ public struct JobWorker: Service {
         do {
             while try await runOne() {}
         } catch {
-            queue.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
+            queue.store.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
     /// Claims and runs one job; false when there was none.
     @discardableResult
     public func runOne() async throws -> Bool {
-        guard let job = try await queue.claim() else { return false }
+        guard let job = try await queue.table.claim() else { return false }
         do {
             let rebuilder = CalendarRebuilder(store: queue.store)
             let deadline = ContinuousClock.now + projectionWait
@@ -65,19 +70,19 @@ public struct JobWorker: Service {
             }
             guard let comparison else { throw JobError(description: "no calendar for the user") }
             if !comparison.matches {
-                queue.logger.error(
+                queue.store.logger.error(
                     "full regeneration differs from the incremental projection",
                     metadata: ["job": "\(job.id)"]
                 )
             }
-            try await queue.succeed(
+            try await queue.table.succeed(
                 job.id,
                 result: comparison.full,
                 durationMilliseconds: comparison.regenerationSeconds * 1000,
                 matches: comparison.matches
             )
         } catch {
-            try await queue.fail(job, error: "\(error)")
+            try await queue.table.fail(job, error: "\(error)")
         }
         return true
     }

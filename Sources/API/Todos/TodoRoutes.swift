@@ -22,12 +22,10 @@ struct TodoRoutes {
             completed: request.uri.queryParameters["completed"].map(String.init),
             window: request.uri.queryParameters["window"].map(String.init)
         )
-        let table = service.table
-        let client = service.commands.store.client
         let tableFilter = TodoTable.Filter(completed: filter.completed, windowDays: filter.window)
         // The query runs before the response starts, so its errors still become JSON errors; the
         // rows are then streamed: a list of 100,000 todos never sits in memory as one body.
-        let todos = try await table.list(user: user.id, filter: tableFilter, client: client)
+        let todos = try await service.list(user: user.id, filter: tableFilter)
         let body = ResponseBody { writer in
             var json = JSONWriter(capacity: 64 * 1024)
             json.beginArray()

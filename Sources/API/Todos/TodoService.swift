@@ -1,7 +1,7 @@
 public import Domain
-import EventStore
+public import EventStore
 import Foundation
-import PostgresNIO
+public import PostgresNIO
 
 /// The todo commands and queries of one user, on top of the event store.
 public struct TodoService: Sendable {
@@ -14,15 +14,13 @@ public struct TodoService: Sendable {
     var table: TodoTable { commands.todos }
 
     public func get(user: Int64, id: Int) async throws -> Todo? {
-        try await commands.store.client.withConnection { connection in
-            try await table.load(user: user, ids: [id], on: connection)[id]
-        }
+        try await commands.store.client.withConnection { try await table.load(user: user, ids: [id], on: $0)[id] }
     }
 
     public func create(user: Int64, _ new: NewTodo) async throws -> Todo {
         let table = self.table
         return try await commands.execute(user: user) { connection, _ in
-            let id = try await Self.lastTodoID(user: user, on: connection, table: table) + 1
+            let id = try await table.users.lastTodoID(user: user, on: connection) + 1
             let events = TodoCommands.create(new, id: id, uid: UUID().uuidString.lowercased(), at: .now())
             guard case .todoCreated(let created) = events[0] else { preconditionFailure("create yields TodoCreated") }
             return (events, Todo(created: created))
@@ -58,13 +56,11 @@ public struct TodoService: Sendable {
         }
     }
 
-    static func lastTodoID(user: Int64, on connection: PostgresConnection, table: TodoTable) async throws -> Int {
-        for try await last in try await connection.query(
-            "SELECT last_todo_id FROM users WHERE id = \(user)",
-            logger: table.logger
-        ).decode(Int64.self) {
-            return Int(last)
-        }
-        return 0
+    /// The user's todos in id order, streamed; naive deadlines in a window count in the user's zone.
+    public func list(user: Int64, filter: TodoTable.Filter) async throws
+        -> AsyncThrowingMapSequence<PostgresRowSequence, Todo>
+    {
+        let zone = filter.windowDays == nil ? "UTC" : try await table.users.timeZone(user: user)
+        return try await table.list(user: user, filter: filter, timeZone: zone)
     }
 }

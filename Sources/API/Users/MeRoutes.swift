@@ -2,7 +2,6 @@ import Domain
 import EventStore
 import Foundation
 import Hummingbird
-import PostgresNIO
 
 /// `GET`/`PATCH /api/v1/me`: the caller and their time zone.
 struct MeRoutes {
@@ -31,15 +30,9 @@ struct MeRoutes {
                 "time_zone must be an IANA time zone such as Europe/Paris, got \(zone.debugDescription)"
             )
         }
-        let logger = commands.store.logger
+        let users = commands.todos.users
         try await commands.execute(user: user.id) { connection, _ in
-            var current = "UTC"
-            for try await value in try await connection.query(
-                "SELECT time_zone FROM users WHERE id = \(user.id)",
-                logger: logger
-            ).decode(String.self) {
-                current = value
-            }
+            let current = try await users.timeZone(user: user.id, on: connection)
             let events: [TodoEvent] =
                 current == zone ? [] : [.timeZoneChanged(TimeZoneChanged(timeZone: zone, at: .now()))]
             return (events, ())
@@ -48,13 +41,7 @@ struct MeRoutes {
     }
 
     private func describe(_ user: AuthenticatedUser) async throws -> [UInt8] {
-        var zone = "UTC"
-        for try await value in try await commands.store.client.query(
-            "SELECT time_zone FROM users WHERE id = \(user.id)",
-            logger: commands.store.logger
-        ).decode(String.self) {
-            zone = value
-        }
+        let zone = try await commands.todos.users.timeZone(user: user.id)
         var json = JSONWriter()
         json.beginObject()
         json.key("id")

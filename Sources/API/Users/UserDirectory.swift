@@ -1,11 +1,11 @@
 import Domain
 import EventStore
 import Foundation
-import HTTPTypes
 import Logging
 import PostgresNIO
 
-/// Users: creation (with a one-time API key), lookup, authentication.
+/// Users: creation (with a one-time API key), lookup, authentication. Throws `ValidationError`
+/// for a bad name and `UserTable.NameTaken` for a taken one; the HTTP edge maps them.
 public struct UserDirectory: Sendable {
     public let commands: CommandExecutor
 
@@ -14,7 +14,7 @@ public struct UserDirectory: Sendable {
     }
 
     var store: EventStore { commands.store }
-    var logger: Logger { store.logger }
+    var table: UserTable { commands.todos.users }
 
     /// The user `--auth none` acts as, created on first start.
     public static let defaultUserName = "default"
@@ -26,69 +26,39 @@ public struct UserDirectory: Sendable {
     }
 
     public func create(name rawName: String, timeZone: String = "UTC") async throws -> Created {
-        let name: String
-        do {
-            name = try Validate.userName(rawName)
-        } catch {
-            throw APIError.badRequest(error.message)
-        }
+        let name = try Validate.userName(rawName)
         let apiKey = Secrets.generate(prefix: "alm_")
         let at = Timestamp.now()
-        do {
-            let id = try await store.withTransaction { connection in
-                var id: Int64 = 0
-                for try await next in try await connection.query("SELECT nextval('user_ids')", logger: logger)
-                    .decode(Int64.self)
-                {
-                    id = next
-                }
-                try await connection.query(
-                    "INSERT INTO users (id, name, api_key_hash) VALUES (\(id), \(name), \(Secrets.storedHash(apiKey)))",
-                    logger: logger
-                )
-                try await commands.append(
-                    [.userRegistered(UserRegistered(name: name, timeZone: timeZone, at: at))],
-                    user: id,
-                    expectedVersion: 0,
-                    on: connection
-                )
-                return id
-            }
-            return Created(user: AuthenticatedUser(id: id, name: name), apiKey: apiKey)
-        } catch let error as PSQLError where error.sqlState == "23505" {
-            throw APIError(.conflict, "a user named \(name.debugDescription) already exists")
+        let table = self.table
+        let id = try await store.withTransaction { connection in
+            let id = try await table.insert(name: name, apiKeyHash: Secrets.storedHash(apiKey), on: connection)
+            try await commands.append(
+                [.userRegistered(UserRegistered(name: name, timeZone: timeZone, at: at))],
+                user: id,
+                expectedVersion: 0,
+                on: connection
+            )
+            return id
         }
+        return Created(user: AuthenticatedUser(id: id, name: name), apiKey: apiKey)
     }
 
     /// The user holding `apiKey`, if any.
     public func authenticate(apiKey: String) async throws -> AuthenticatedUser? {
-        try await first("SELECT id, name FROM users WHERE api_key_hash = \(Secrets.storedHash(apiKey))")
+        try await table.user(apiKeyHash: Secrets.storedHash(apiKey)).map(AuthenticatedUser.init)
     }
 
     public func user(named name: String) async throws -> AuthenticatedUser? {
-        try await first("SELECT id, name FROM users WHERE name = \(name)")
+        try await table.user(named: name).map(AuthenticatedUser.init)
     }
 
     public func count() async throws -> Int {
-        for try await count in try await store.client.query("SELECT count(*) FROM users", logger: logger)
-            .decode(Int64.self)
-        {
-            return Int(count)
-        }
-        return 0
+        try await table.count()
     }
 
     /// All users, for rebuilds.
     public func all() async throws -> [AuthenticatedUser] {
-        var users: [AuthenticatedUser] = []
-        for try await (id, name) in try await store.client.query(
-            "SELECT id, name FROM users ORDER BY id",
-            logger: logger
-        )
-        .decode((Int64, String).self) {
-            users.append(AuthenticatedUser(id: id, name: name))
-        }
-        return users
+        try await table.all().map(AuthenticatedUser.init)
     }
 
     /// Creates `default` on an empty database; returns its API key when it did.
@@ -96,15 +66,14 @@ public struct UserDirectory: Sendable {
         guard try await count() == 0 else { return nil }
         do {
             return try await create(name: Self.defaultUserName)
-        } catch let error as APIError where error.status == .conflict {
+        } catch is UserTable.NameTaken {
             return nil  // another process created it first
         }
     }
+}
 
-    private func first(_ query: PostgresQuery) async throws -> AuthenticatedUser? {
-        for try await (id, name) in try await store.client.query(query, logger: logger).decode((Int64, String).self) {
-            return AuthenticatedUser(id: id, name: name)
-        }
-        return nil
+extension AuthenticatedUser {
+    init(_ row: UserTable.Row) {
+        self.init(id: row.id, name: row.name)
     }
 }

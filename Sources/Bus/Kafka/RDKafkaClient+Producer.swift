@@ -75,11 +75,6 @@ extension RDKafkaClient {
         }
     }
 
-    /// How many messages and requests librdkafka still holds.
-    func outstandingCount() throws -> Int {
-        try self.nonBlocking { handle in Int(rd_kafka_outq_len(handle)) }
-    }
-
     /// Runs inside `rd_kafka_poll`/`rd_kafka_flush` on the client's thread.
     static func handleDeliveryReport(_ message: rd_kafka_message_t, opaque: UnsafeMutableRawPointer) {
         let batchID = UInt64(UInt(bitPattern: message._private))

@@ -5,16 +5,24 @@ public import PostgresNIO
 /// The `todos` table: the current state of every todo, an inline projection written in the same
 /// transaction as the events (so the todo list endpoints read their own writes).
 public struct TodoTable: Sendable {
+    public let client: PostgresClient
     public let logger: Logger
+    /// `users` keeps the time zone and the last todo id this inline projection folds.
+    public let users: UserTable
 
-    public init(logger: Logger) {
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
         self.logger = logger
+        self.users = UserTable(client: client, logger: logger)
     }
 
-    /// The columns `todo(_:)` decodes, in order (shared with the calendar entries table).
+    /// The columns `todo(_:)` decodes, in order (the calendar entries table has the same ones).
     public static let columns = """
         todo_id, uid, title, description, completed, completed_at, deadline_at, created_at, updated_at, revision
         """
+
+    /// A row of `columns`, decoded.
+    public typealias Columns = (Int64, String, String, String, Bool, Int64?, String?, Int64, Int64, Int32)
 
     /// Filters of `GET /todos`.
     public struct Filter: Sendable, Hashable {
@@ -46,28 +54,27 @@ public struct TodoTable: Sendable {
         return todos
     }
 
-    /// The user's todos in id order, streamed from the server.
-    public func list(user: Int64, filter: Filter, client: PostgresClient) async throws
+    /// The user's todos in id order, streamed from the server. A window counts naive deadlines
+    /// in `timeZone` (the user's).
+    public func list(user: Int64, filter: Filter, timeZone: String = "UTC") async throws
         -> AsyncThrowingMapSequence<PostgresRowSequence, Todo>
     {
-        let columns = Self.columns.split(separator: ",").map { "t." + String($0).trimmingWhitespace() }.joined(
-            separator: ", "
-        )
-        var sql = "SELECT \(columns) FROM todos t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1"
+        var sql = "SELECT \(Self.columns) FROM todos WHERE user_id = $1"
         var binds = PostgresBindings()
         binds.append(user)
         if let completed = filter.completed {
-            sql += " AND t.completed = $2"
+            sql += " AND completed = $2"
             binds.append(completed)
         }
         if let days = filter.windowDays {
+            binds.append(timeZone)
             binds.append(Int32(days))
             sql += """
-                 AND COALESCE(t.deadline_utc, t.deadline_local AT TIME ZONE u.time_zone)
+                 AND COALESCE(deadline_utc, deadline_local AT TIME ZONE $\(binds.count - 1))
                      <= now() + make_interval(days => $\(binds.count))
                 """
         }
-        sql += " ORDER BY t.todo_id"
+        sql += " ORDER BY todo_id"
         return try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).map {
             try Self.todo($0)
         }
@@ -75,8 +82,12 @@ public struct TodoTable: Sendable {
 
     /// Decodes a row selected with `columns`.
     public static func todo(_ row: PostgresRow) throws -> Todo {
-        let (id, uid, title, description, completed, completedAt, deadline, createdAt, updatedAt, revision) =
-            try row.decode((Int64, String, String, String, Bool, Int64?, String?, Int64, Int64, Int32).self)
+        try todo(try row.decode(Columns.self))
+    }
+
+    /// The todo of decoded `columns`.
+    public static func todo(_ columns: Columns) throws -> Todo {
+        let (id, uid, title, description, completed, completedAt, deadline, createdAt, updatedAt, revision) = columns
         var todo = Todo(
             created: TodoCreated(
                 todoID: Int(id),
@@ -115,7 +126,7 @@ public struct TodoTable: Sendable {
             }
         }
         if let timeZone {
-            try await connection.query("UPDATE users SET time_zone = \(timeZone) WHERE id = \(user)", logger: logger)
+            try await users.setTimeZone(timeZone, user: user, on: connection)
         }
         if !deleted.isEmpty {
             try await connection.query(
@@ -155,11 +166,7 @@ public struct TodoTable: Sendable {
             """,
             logger: logger
         )
-        let maxID = todos.map(\.id).max() ?? 0
-        try await connection.query(
-            "UPDATE users SET last_todo_id = GREATEST(last_todo_id, \(Int64(maxID))) WHERE id = \(user)",
-            logger: logger
-        )
+        try await users.raiseLastTodoID(to: todos.map(\.id).max() ?? 0, user: user, on: connection)
     }
 
     /// A naive deadline as a PostgreSQL timestamp literal; empty when the deadline has an offset.

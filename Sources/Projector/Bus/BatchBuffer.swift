@@ -30,6 +30,12 @@ final class BatchBuffer<Element: Sendable>: Sendable {
         self.capacity = capacity
     }
 
+    /// Whether the producer is waiting for room (tests synchronise on it).
+    var producerIsWaiting: Bool { state.withLock { $0.producer != nil } }
+
+    /// Whether the consumer is waiting for elements (tests synchronise on it).
+    var consumerIsWaiting: Bool { state.withLock { $0.consumer != nil } }
+
     /// Appends `element`, then waits while the buffer is full.
     func push(_ element: Element) async {
         let consumer = state.withLock { state in

@@ -57,7 +57,7 @@ public struct KafkaProjector: Service {
         events.reserveCapacity(batch.count)
         for received in batch {
             do {
-                events.append(try BusEnvelope.event(from: received.message))
+                events.append(RecordedEvent(try BusEnvelope(decoding: received.message)))
             } catch {
                 // A message that is not an Almanac envelope can never be applied: skip it, loudly
                 // (its offset is committed with the batch).
@@ -82,9 +82,9 @@ public struct KafkaProjector: Service {
             }
         }
         // Messages of one partition arrive in offset order: its last one covers the batch.
-        var last: [PartitionKey: ReceivedMessage] = [:]
-        for received in batch { last[PartitionKey(topic: received.topic, partition: received.partition)] = received }
-        for received in last.values.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
+        var last: [TopicPartition: ReceivedMessage] = [:]
+        for received in batch { last[TopicPartition(topic: received.topic, partition: received.partition)] = received }
+        for (_, received) in last.sorted(by: { $0.key < $1.key }) {
             try await commit(received)
         }
     }
@@ -105,9 +105,4 @@ public struct KafkaProjector: Service {
             )
         }
     }
-}
-
-private struct PartitionKey: Hashable {
-    var topic: String
-    var partition: Int32
 }

@@ -7,9 +7,10 @@ public enum FeedVariant: String, Sendable, Hashable, CaseIterable {
     /// One VTODO per todo, open or done (`?format=vtodo`).
     case tasks = "vtodo"
 
-    /// The fragment of `entry` in this feed, if it appears in it.
+    /// The fragment of an entry in this feed, if it appears in it: the one rule every feed reader
+    /// (cache, streamer, regeneration) applies.
     @inlinable
-    public func fragment(event: [UInt8]?, task: [UInt8]?, completed: Bool) -> [UInt8]? {
+    public func fragment<Bytes>(event: Bytes?, task: Bytes?, completed: Bool) -> Bytes? {
         switch self {
         case .events: completed ? nil : event
         case .eventsWithCompleted: event

@@ -24,6 +24,9 @@ public struct StoreTailingProjector: Service {
 
     public var checkpointName: String { tail.checkpointName }
 
+    /// Whether the runner is LISTENing for appends.
+    public var isListening: Bool { tail.isListening }
+
     var handler: LogTail.Handler {
         let writer = self.writer
         let name = checkpointName

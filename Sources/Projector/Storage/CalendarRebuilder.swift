@@ -21,16 +21,9 @@ public struct CalendarRebuilder: Sendable {
         async throws -> UserCalendar
     {
         var state = UserCalendar()
-        let rows = try await connection.query(
-            """
-            SELECT version, type, data::text FROM events
-            WHERE stream_id = \(user) AND version <= \(version) ORDER BY version
-            """,
-            logger: store.logger
-        )
-        for try await (eventVersion, type, data) in rows.decode((Int64, String, String).self) {
-            state.apply(try EventCoding.decode(type: type, data: Array(data.utf8)), version: eventVersion)
-            if eventVersion % 10_000 == 0 { progress(eventVersion) }
+        for try await event in try await store.streamEvents(user, through: version, on: connection) {
+            state.apply(try EventCoding.decode(type: event.type, data: event.data), version: event.version)
+            if event.version % 10_000 == 0 { progress(event.version) }
         }
         return state
     }
@@ -68,28 +61,19 @@ public struct CalendarRebuilder: Sendable {
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
                 logger: store.logger
             )
-            guard let head = try await calendars.head(user: user, on: connection) else { return nil }
+            guard var read = try await calendars.readFeed(user: user, selection: .variant(variant), on: connection)
+            else { return nil }
+            // One statement at a time on a connection: the entries are read before the fold.
+            var fragments: [[UInt8]] = []
+            while let row = try await read.next() {
+                if let bytes = row.fragment(variant) { fragments.append(Array(bytes.readableBytesView)) }
+            }
+            let head = read.head
             let clock = ContinuousClock()
             let start = clock.now
             let state = try await fold(user: user, through: head.version, on: connection, progress: { _ in })
             let full = FullRegeneration.feed(state, variant: variant)
             let elapsed = clock.now - start
-            var fragments: [[UInt8]] = []
-            let rows = try await connection.query(
-                """
-                SELECT completed, event, task FROM calendar_entries
-                WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id
-                """,
-                logger: store.logger
-            )
-            for try await (completed, event, task) in rows.decode((Bool, ByteBuffer?, ByteBuffer?).self) {
-                let bytes = variant.fragment(
-                    event: event.map { Array($0.readableBytesView) },
-                    task: task.map { Array($0.readableBytesView) },
-                    completed: completed
-                )
-                if let bytes { fragments.append(bytes) }
-            }
             let incremental = FeedAssembler.assemble(name: head.settings.name, fragments: fragments)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             return Comparison(version: head.version, full: full, incremental: incremental, regenerationSeconds: seconds)

@@ -23,9 +23,6 @@ public struct CalendarStore: Sendable {
         public var updatedAt: Int64
     }
 
-    /// The NOTIFY channel a projection write signals; payload `user:version:generation`.
-    public static let changesChannel = "almanac_calendars"
-
     /// Locks the user's calendar row for this transaction, creating it at version 0.
     public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
         try await connection.query(
@@ -69,11 +66,16 @@ public struct CalendarStore: Sendable {
             """,
             logger: logger
         )
-        for try await row in rows {
-            let todo = try TodoTable.todo(row)
-            let columns = row.makeRandomAccess()
-            let deleted = try columns[10].decode(Bool.self)
-            let changed = try columns[11].decode(Int64.self)
+        let decoded = rows.decode(
+            (Int64, String, String, String, Bool, Int64?, String?, Int64, Int64, Int32, Bool, Int64).self
+        )
+        for try await (
+            id, uid, title, description, completed, completedAt, deadline, created, updated, revision,
+            deleted, changed
+        ) in decoded {
+            let todo = try TodoTable.todo(
+                (id, uid, title, description, completed, completedAt, deadline, created, updated, revision)
+            )
             entries[todo.id] = CalendarEntry(
                 todo: todo,
                 deleted: deleted,
@@ -141,7 +143,7 @@ public struct CalendarStore: Sendable {
         var newGeneration: Int32 = 1
         for try await g in rows { newGeneration = g }
         try await connection.query(
-            "SELECT pg_notify(\(Self.changesChannel), \("\(user):\(version):\(newGeneration)"))",
+            "SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):\(newGeneration)"))",
             logger: logger
         )
     }
@@ -186,45 +188,120 @@ public struct CalendarStore: Sendable {
         try await advance(user: user, to: version, settings: settings, generation: head.generation + 1, on: connection)
     }
 
-    /// One fragment row as a feed reader needs it.
-    public struct FragmentRow: Sendable {
+    /// Which entries a feed read returns.
+    public enum FeedSelection: Sendable, Hashable {
+        /// Every live entry, both fragments (to cache every variant).
+        case live
+        /// Every live entry, only the fragment `variant` needs (to stream one feed).
+        case variant(FeedVariant)
+        /// Entries changed after a version, deleted ones included (to refresh a cache by delta).
+        case changed(after: Int64)
+    }
+
+    /// One entry as a feed reader needs it.
+    public struct FeedRow: Sendable {
         public var todoID: Int
         public var deleted: Bool
         public var completed: Bool
         public var event: ByteBuffer?
         public var task: ByteBuffer?
-        public var changedVersion: Int64
+
+        /// This entry's fragment in `variant`, if it appears there.
+        public func fragment(_ variant: FeedVariant) -> ByteBuffer? {
+            deleted ? nil : variant.fragment(event: event, task: task, completed: completed)
+        }
     }
 
-    /// The user's entries changed after `version` (all live ones when nil), in todo-id order,
-    /// streamed from the server.
-    public func fragments(user: Int64, changedAfter version: Int64?, client: PostgresClient) async throws
-        -> AsyncThrowingMapSequence<PostgresRowSequence, FragmentRow>
-    {
-        let query: PostgresQuery =
-            if let version {
-                """
-                SELECT todo_id, deleted, completed, event, task, changed_version FROM calendar_entries
-                WHERE user_id = \(user) AND changed_version > \(version) ORDER BY todo_id
-                """
-            } else {
-                """
-                SELECT todo_id, deleted, completed, event, task, changed_version FROM calendar_entries
-                WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id
-                """
-            }
-        return try await client.query(query, logger: logger).map { row in
-            let (id, deleted, completed, event, task, changed) = try row.decode(
-                (Int64, Bool, Bool, ByteBuffer?, ByteBuffer?, Int64).self
-            )
-            return FragmentRow(
-                todoID: Int(id),
-                deleted: deleted,
-                completed: completed,
-                event: event,
-                task: task,
-                changedVersion: changed
-            )
+    /// A calendar's row and its entries, from one statement (one snapshot), in todo-id order.
+    /// The only reader of `calendar_entries` for feeds: the cache, the streamer and the full
+    /// regeneration's comparison all use it. Iterate once, from one task.
+    public struct FeedRead {
+        public let head: Head
+        private var pending: FeedRow?
+        private var iterator: PostgresRowSequence.AsyncIterator
+
+        fileprivate init(head: Head, first: FeedRow?, iterator: PostgresRowSequence.AsyncIterator) {
+            self.head = head
+            self.pending = first
+            self.iterator = iterator
         }
+
+        /// The next entry; nil at the end.
+        public mutating func next() async throws -> FeedRow? {
+            if let row = pending {
+                pending = nil
+                return row
+            }
+            while let row = try await iterator.next() {
+                if let entry = CalendarStore.feedRow(try row.decode(FeedColumns.self)) { return entry }
+            }
+            return nil
+        }
+    }
+
+    fileprivate typealias FeedColumns = (
+        Int64, Int32, String, String, Int64, Int64?, Bool?, Bool?, ByteBuffer?, ByteBuffer?
+    )
+
+    private func feedQuery(user: Int64, selection: FeedSelection) -> PostgresQuery {
+        let (filter, event, task): (String, String, String) =
+            switch selection {
+            case .live: ("NOT e.deleted", "e.event", "e.task")
+            case .variant(.tasks): ("NOT e.deleted", "NULL::bytea", "e.task")
+            case .variant: ("NOT e.deleted", "e.event", "NULL::bytea")
+            case .changed(let version): ("e.changed_version > \(version)", "e.event", "e.task")
+            }
+        return """
+            SELECT c.version, c.generation, c.name, c.time_zone, extract(epoch FROM c.updated_at)::int8,
+                   e.todo_id, e.deleted, e.completed, \(unescaped: event), \(unescaped: task)
+            FROM calendars c LEFT JOIN calendar_entries e ON e.user_id = c.user_id AND \(unescaped: filter)
+            WHERE c.user_id = \(user)
+            ORDER BY e.todo_id
+            """
+    }
+
+    /// Opens a feed read on a pooled connection (held until the rows are consumed); nil when
+    /// the user has no calendar row yet.
+    public func readFeed(user: Int64, selection: FeedSelection, client: PostgresClient) async throws -> FeedRead? {
+        try await open(
+            user: user,
+            rows: try await client.query(feedQuery(user: user, selection: selection), logger: logger)
+        )
+    }
+
+    /// Opens a feed read inside the caller's transaction.
+    public func readFeed(user: Int64, selection: FeedSelection, on connection: PostgresConnection) async throws
+        -> FeedRead?
+    {
+        try await open(
+            user: user,
+            rows: try await connection.query(feedQuery(user: user, selection: selection), logger: logger)
+        )
+    }
+
+    private func open(user: Int64, rows: PostgresRowSequence) async throws -> FeedRead? {
+        var iterator = rows.makeAsyncIterator()
+        guard let firstRow = try await iterator.next() else { return nil }
+        let columns = try firstRow.decode(FeedColumns.self)
+        let head = Head(
+            userID: user,
+            version: columns.0,
+            generation: Int(columns.1),
+            settings: CalendarSettings(name: columns.2, timeZone: columns.3),
+            updatedAt: columns.4
+        )
+        return FeedRead(head: head, first: Self.feedRow(columns), iterator: iterator)
+    }
+
+    /// The entry of a joined row; nil for the row of a calendar without entries.
+    fileprivate static func feedRow(_ columns: FeedColumns) -> FeedRow? {
+        guard let id = columns.5 else { return nil }
+        return FeedRow(
+            todoID: Int(id),
+            deleted: columns.6 ?? false,
+            completed: columns.7 ?? false,
+            event: columns.8,
+            task: columns.9
+        )
     }
 }

@@ -5,6 +5,7 @@ import EventStore
 import Foundation
 import PostgresNIO
 import Projector
+import Relay
 import ServiceLifecycle
 import Synchronization
 import Workload

@@ -6,6 +6,7 @@ import Foundation
 import NIOHTTP1
 import PostgresNIO
 import Projector
+import Relay
 import Workload
 
 /// Scenario 5 (issue #5), the Kafka fan-out through librdkafka's in-process mock cluster:
@@ -126,17 +127,12 @@ struct KafkaScenario {
         try kafka.createTopic(Self.topic)
         let projector = BenchServer.storeProjector(store)
         try await server.projection.stop()
-        let publisher = try kafka.publisher(topic: Self.topic)
-        let relay = OutboxRelay(store: store, publisher: publisher)
         // The relay starts where the store-tailing projector stopped: everything before is projected.
-        try await saveCheckpoint(relay.tail.checkpointName, try await checkpoint(projector.checkpointName))
-        let subscriber = try kafka.subscriber(topic: Self.topic, group: "almanac-projector")
+        try await saveCheckpoint(OutboxRelay.defaultCheckpointName, try await checkpoint(projector.checkpointName))
+        let fanOut = kafka.fanOut(topic: Self.topic, group: "almanac-projector")
         try await server.projection.start(
             "kafka",
-            [
-                publisher, relay, subscriber,
-                KafkaProjector(subscriber: subscriber, writer: ProjectionWriter(store: store)),
-            ]
+            try await server.runtime.services(for: .init(projector: .bus(fanOut), relay: fanOut))
         )
         Progress.log("kafka: projector replaced by relay → mock Kafka → consumer group; first write (not measured)")
         let calendar = try await calendars.calendar(plan.kafkaSizes[0])

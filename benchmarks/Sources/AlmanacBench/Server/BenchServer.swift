@@ -5,7 +5,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import Projector
-import ServiceLifecycle
+import Runtime
 
 /// A private PostgreSQL cluster and the Almanac API in this process, wired as `almanac serve`
 /// wires them: the Postgres client, the store-tailing projector, the job worker and the HTTP
@@ -45,38 +45,27 @@ struct BenchServer {
             try? FileManager.default.removeItem(at: directory)
         }
 
-        var configuration = try DatabaseURL.configuration(try postgres.databaseURL())
-        configuration.options.maximumConnections = poolSize
-        let client = PostgresClient(configuration: configuration, backgroundLogger: Self.logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.bundled().migrate(client: client, logger: Self.logger)
-            let store = EventStore(client: client, logger: Self.logger)
-            let services = AlmanacServices(store: store)
-            // As `almanac serve`: the router plus the services it needs beside it (the calendar-change listener).
-            let (router, apiServices) = try await AlmanacAPI.build(
-                services: services,
-                configuration: APIConfiguration(auth: .apiKey, publicURL: baseURL)
+        return try await AlmanacRuntime.withDatabase(
+            .url(try postgres.databaseURL()),
+            poolSize: poolSize,
+            logger: Self.logger
+        ) { runtime in
+            // As `almanac serve`: the API with the services it needs beside it, and the job
+            // worker; the projector runs apart (`Running.projection`) so a scenario can replace it.
+            let plan = AlmanacRuntime.Plan(
+                api: .init(
+                    configuration: APIConfiguration(auth: .apiKey, publicURL: baseURL),
+                    host: "127.0.0.1",
+                    port: httpPort
+                ),
+                jobs: true,
+                jobPollInterval: jobPollInterval
             )
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname("127.0.0.1", port: httpPort), serverName: "almanac"),
-                logger: Self.logger
-            )
-            var worker = JobWorker(queue: services.jobs)
-            worker.pollInterval = jobPollInterval
-            let serviceGroup = ServiceGroup(
-                configuration: .init(
-                    services: [worker] + apiServices + [app],
-                    logger: Self.logger
-                )
-            )
-            group.addTask { try await serviceGroup.run() }
-            let running = Running(services: services, baseURL: baseURL)
+            let server = AlmanacRuntime.Background(try await runtime.services(for: plan), logger: Self.logger)
+            let running = Running(runtime: runtime, baseURL: baseURL)
             var outcome: Swift.Result<Result, any Error>
             do {
-                try await running.projection.start("store", [Self.storeProjector(store)])
+                try await running.projection.start("store", [Self.storeProjector(runtime.store)])
                 try await running.waitUntilHealthy()
                 Progress.log("Almanac API listening on \(baseURL)")
                 outcome = .success(try await body(running))
@@ -90,8 +79,7 @@ struct BenchServer {
             } catch {
                 if case .success = outcome { outcome = .failure(error) }
             }
-            await serviceGroup.triggerGracefulShutdown()
-            _ = try? await group.next()
+            try? await server.stop()
             return try outcome.get()
         }
     }
@@ -103,14 +91,15 @@ struct BenchServer {
 
     /// The running server, its services and an HTTP client for it.
     struct Running: Sendable {
-        let services: AlmanacServices
+        let runtime: AlmanacRuntime
+        var services: AlmanacServices { runtime.services }
         let baseURL: String
         let http: AlmanacHTTP
         /// The projector feeding the calendar tables (the store-tailing one unless a scenario replaced it).
         let projection = ProjectionRunner()
 
-        init(services: AlmanacServices, baseURL: String) {
-            self.services = services
+        init(runtime: AlmanacRuntime, baseURL: String) {
+            self.runtime = runtime
             self.baseURL = baseURL
             self.http = AlmanacHTTP(baseURL: baseURL)
         }

@@ -1,4 +1,5 @@
 import Bus
+import Runtime
 
 /// librdkafka's mock cluster in this process (a real Kafka protocol implementation on loopback
 /// sockets, 3 brokers by default) and the clients the harness connects to it: configured as
@@ -18,14 +19,26 @@ struct MockKafka {
 
     /// The relay's idempotent producer (`acks=all`, librdkafka's default `linger.ms`).
     func publisher(topic: String) throws -> KafkaPublisher {
-        try KafkaPublisher(
-            configuration: KafkaConfiguration(
-                bootstrapServers: cluster.bootstrapServers,
-                topic: topic,
-                clientID: "almanac-relay",
-                extra: plan.kafkaSettings
-            ),
-            logger: BenchServer.logger
+        try KafkaPublisher(configuration: publisherConfiguration(topic: topic), logger: BenchServer.logger)
+    }
+
+    func publisherConfiguration(topic: String) -> KafkaConfiguration {
+        KafkaConfiguration(
+            bootstrapServers: cluster.bootstrapServers,
+            topic: topic,
+            clientID: "almanac-relay",
+            extra: plan.kafkaSettings
+        )
+    }
+
+    /// The relay's and the projectors' settings, as `almanac serve --bus kafka` takes them.
+    func fanOut(topic: String, group: String) -> FanOut {
+        .kafka(
+            KafkaFanOut(
+                relay: publisherConfiguration(topic: topic),
+                projector: subscriberConfiguration(topic: topic),
+                group: group
+            )
         )
     }
 
@@ -34,14 +47,18 @@ struct MockKafka {
     /// so the harness lowers it from librdkafka's 500 ms.
     func subscriber(topic: String, group: String) throws -> KafkaSubscriber {
         try KafkaSubscriber(
-            configuration: KafkaConfiguration(
-                bootstrapServers: cluster.bootstrapServers,
-                topic: topic,
-                clientID: "almanac-projector",
-                extra: ["fetch.wait.max.ms": "\(plan.kafkaFetchWaitMilliseconds)"].merging(plan.kafkaSettings) { $1 }
-            ),
+            configuration: subscriberConfiguration(topic: topic),
             groupID: group,
             logger: BenchServer.logger
+        )
+    }
+
+    func subscriberConfiguration(topic: String) -> KafkaConfiguration {
+        KafkaConfiguration(
+            bootstrapServers: cluster.bootstrapServers,
+            topic: topic,
+            clientID: "almanac-projector",
+            extra: ["fetch.wait.max.ms": "\(plan.kafkaFetchWaitMilliseconds)"].merging(plan.kafkaSettings) { $1 }
         )
     }
 

@@ -10,13 +10,13 @@ public import ServiceLifecycle
 public struct OutboxRelay: Service {
     public let tail: LogTail
     public let publisher: any EventPublisher
-    /// Pause between attempts while the broker refuses a batch.
-    public var retryDelay: Duration = .milliseconds(500)
+    /// The checkpoint `almanac relay` keeps.
+    public static let defaultCheckpointName = "bus-relay"
 
     public init(
         store: EventStore,
         publisher: any EventPublisher,
-        checkpointName: String = "bus-relay",
+        checkpointName: String = OutboxRelay.defaultCheckpointName,
         batchSize: Int = 500
     ) {
         self.tail = LogTail(store: store, checkpointName: checkpointName, batchSize: batchSize)
@@ -28,7 +28,7 @@ public struct OutboxRelay: Service {
         let store = tail.store
         let name = tail.checkpointName
         return { batch, cursor in
-            try await publisher.publish(batch.map(BusEnvelope.message(for:)))
+            try await publisher.publish(batch.map { BusEnvelope($0).message })
             try await store.client.withConnection {
                 try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
             }

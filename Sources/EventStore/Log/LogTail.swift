@@ -1,4 +1,3 @@
-public import EventStore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -11,6 +10,10 @@ public struct LogTail: Sendable {
     public var checkpointName: String
     public var batchSize: Int
     public var pollInterval: Duration
+    private let wakeups = Wakeups()
+
+    /// Whether `run` is LISTENing for appends.
+    public var isListening: Bool { wakeups.isListening }
 
     public init(
         store: EventStore,
@@ -82,10 +85,10 @@ public struct LogTail: Sendable {
 
     /// Runs `follow` with NOTIFY wake-ups and polling until graceful shutdown.
     public func run(handle: @escaping Handler) async throws {
-        let wakeups = Wakeups()
+        let wakeups = self.wakeups
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                await wakeups.listen(on: EventStore.notificationChannel, client: store.client, logger: logger)
+                await wakeups.listen(on: Channels.events, client: store.client, logger: logger)
             }
             group.addTask { await wakeups.tick(every: pollInterval) }
             try await withGracefulShutdownHandler {

@@ -1,11 +1,16 @@
 package import Logging
 package import PostgresNIO
+import Synchronization
 
 /// A level-triggered wake-up signal: many signals while busy coalesce into one wake-up.
 /// One consumer iterates `signals`.
 package final class Wakeups: Sendable {
     package let signals: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
+    private let listening = Atomic(false)
+
+    /// Whether a LISTEN connection is established now (tests wait for it instead of sleeping).
+    package var isListening: Bool { listening.load(ordering: .acquiring) }
 
     package init() {
         (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -30,6 +35,10 @@ package final class Wakeups: Sendable {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: channel) { notifications in
+                        self.listening.store(true, ordering: .releasing)
+                        defer { self.listening.store(false, ordering: .releasing) }
+                        // Whatever was signalled before the LISTEN took effect is picked up now.
+                        self.signal()
                         for try await _ in notifications { self.signal() }
                     }
                 }

@@ -1,0 +1,114 @@
+public import API
+import Bus
+public import EventStore
+import Hummingbird
+public import Logging
+public import PostgresNIO
+import Projector
+public import ServiceLifecycle
+
+/// The composition root: the one place that builds Almanac's services for a process shape and
+/// runs them. `almanac serve`, `relay` and `project`, the benchmark server and the test app all
+/// go through it.
+public struct AlmanacRuntime: Sendable {
+    public let store: EventStore
+    public let services: AlmanacServices
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.store = EventStore(client: client, logger: logger)
+        self.services = AlmanacServices(store: store)
+        self.logger = logger
+    }
+
+    /// What one process runs.
+    public struct Plan: Sendable {
+        /// The HTTP API; nil: none.
+        public var api: APISettings?
+        /// Where the calendar projector reads events; nil: no projector in this process.
+        public var projector: ProjectorSource?
+        /// The bus the relay publishes to; nil: no relay in this process.
+        public var relay: FanOut?
+        /// Run a worker for `full` calendar jobs.
+        public var jobs: Bool
+        /// How often an idle job worker looks for jobs whose notification was missed.
+        public var jobPollInterval: Duration
+
+        public init(
+            api: APISettings? = nil,
+            projector: ProjectorSource? = nil,
+            relay: FanOut? = nil,
+            jobs: Bool = false,
+            jobPollInterval: Duration = .milliseconds(500)
+        ) {
+            self.api = api
+            self.projector = projector
+            self.relay = relay
+            self.jobs = jobs
+            self.jobPollInterval = jobPollInterval
+        }
+    }
+
+    /// The HTTP API's settings and where it listens.
+    public struct APISettings: Sendable {
+        public var configuration: APIConfiguration
+        public var host: String
+        public var port: Int
+
+        public init(configuration: APIConfiguration, host: String, port: Int) {
+            self.configuration = configuration
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// Where a projector reads events from.
+    public enum ProjectorSource: Sendable {
+        /// Tail the event store's global log (the embedded mode).
+        case store
+        /// Consume the bus.
+        case bus(FanOut)
+    }
+
+    /// The services of `plan`, in start order: relay, projector, job worker, then the API (so
+    /// the API stops first and the relay's publisher last).
+    public func services(for plan: Plan) async throws -> [any Service] {
+        var services: [any Service] = []
+        if let relay = plan.relay { services += try relay.relayServices(store: store, logger: logger) }
+        if let source = plan.projector { services += try projector(source) }
+        if plan.jobs { services.append(jobWorker(pollInterval: plan.jobPollInterval)) }
+        if let api = plan.api {
+            let built = try await self.api(api.configuration)
+            services += built.services
+            services.append(
+                Application(
+                    router: built.router,
+                    configuration: .init(address: .hostname(api.host, port: api.port), serverName: "almanac"),
+                    logger: logger
+                )
+            )
+        }
+        return services
+    }
+
+    /// The router and the services it needs beside it (see `AlmanacAPI.build`).
+    public func api(_ configuration: APIConfiguration) async throws -> AlmanacAPI.Built {
+        try await AlmanacAPI.build(services: services, configuration: configuration)
+    }
+
+    /// A calendar projector and what feeds it.
+    public func projector(_ source: ProjectorSource) throws -> [any Service] {
+        let writer = ProjectionWriter(store: store)
+        switch source {
+        case .store: return [StoreTailingProjector(writer: writer)]
+        case .bus(let fanOut): return try fanOut.projectorServices(writer: writer, logger: logger)
+        }
+    }
+
+    /// A worker for `full` calendar jobs.
+    public func jobWorker(pollInterval: Duration = .milliseconds(500)) -> JobWorker {
+        var worker = JobWorker(queue: services.jobs)
+        worker.pollInterval = pollInterval
+        return worker
+    }
+}
