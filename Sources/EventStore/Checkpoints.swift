@@ -10,8 +10,7 @@ public enum Checkpoints {
             lock
             ? "SELECT txid::text, position FROM checkpoints WHERE name = \(name) FOR UPDATE"
             : "SELECT txid::text, position FROM checkpoints WHERE name = \(name)"
-        for try await (txid, position) in try await connection.query(query, logger: logger).decode((String, Int64).self)
-        {
+        for try await (txid, position) in try await connection.run(query, logger: logger).decode((String, Int64).self) {
             guard let txid64 = UInt64(txid) else { throw MalformedTransactionID(text: txid) }
             return GlobalCursor(txid: txid64, position: position)
         }
@@ -21,7 +20,7 @@ public enum Checkpoints {
     public static func save(_ name: String, _ cursor: GlobalCursor, on connection: PostgresConnection, logger: Logger)
         async throws
     {
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO checkpoints (name, txid, position) VALUES (\(name), \(String(cursor.txid))::xid8, \(cursor.position))
             ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, position = EXCLUDED.position, updated_at = now()

@@ -17,15 +17,24 @@ public struct EventStore: Sendable {
     public typealias InlineProjection =
         @Sendable (_ events: [RecordedEvent], _ connection: PostgresConnection) async throws -> Void
 
-    /// Runs `body` in a transaction; an error thrown by `body` is rethrown as it is (not wrapped
-    /// in `PostgresTransactionError`), so callers can catch `VersionConflict` and friends.
+    /// Runs `body` in a transaction; an error thrown by `body` is rethrown as it is, so callers
+    /// can catch `VersionConflict` and friends. Every statement, BEGIN and COMMIT included, fails
+    /// with `ConnectionLost` instead of waiting forever when the server drops the connection; a
+    /// lost COMMIT leaves the outcome unknown (the caller reports it as such).
     public func withTransaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await client.withTransaction(logger: logger) { try await body($0) }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
+        try await client.withConnection { connection in
+            try await connection.run("BEGIN", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                if !connection.isClosed { _ = try? await connection.run("ROLLBACK", logger: logger) }
+                throw error
+            }
+            try await connection.run("COMMIT", logger: logger)
+            return result
         }
     }
 
@@ -66,7 +75,7 @@ public struct EventStore: Sendable {
         let payloads = events.map { String(decoding: $0.data, as: UTF8.self) }
         let rows: PostgresRowSequence
         do {
-            rows = try await connection.query(
+            rows = try await connection.run(
                 """
                 INSERT INTO events (stream_id, version, event_id, type, data)
                 SELECT \(stream), v, e, t, d::jsonb
@@ -87,7 +96,7 @@ public struct EventStore: Sendable {
         if let inline {
             try await inline(recorded, connection)
         }
-        try await connection.query(
+        try await connection.run(
             "SELECT pg_notify(\(Channels.events), \(String(stream)))",
             logger: logger
         )
@@ -102,13 +111,13 @@ public struct EventStore: Sendable {
     )
         async throws
     {
-        let updated = try await connection.query(
+        let updated = try await connection.run(
             "UPDATE streams SET version = \(newVersion) WHERE stream_id = \(stream) AND version = \(expected) RETURNING version",
             logger: logger
         ).collect()
         if !updated.isEmpty { return }
         if expected == 0 {
-            let inserted = try await connection.query(
+            let inserted = try await connection.run(
                 "INSERT INTO streams (stream_id, version) VALUES (\(stream), \(newVersion)) ON CONFLICT DO NOTHING RETURNING version",
                 logger: logger
             ).collect()
@@ -124,7 +133,7 @@ public struct EventStore: Sendable {
             lock
             ? "SELECT version FROM streams WHERE stream_id = \(stream) FOR UPDATE"
             : "SELECT version FROM streams WHERE stream_id = \(stream)"
-        for try await version in try await connection.query(query, logger: logger).decode(Int64.self) {
+        for try await version in try await connection.run(query, logger: logger).decode(Int64.self) {
             return version
         }
         return 0
@@ -149,7 +158,7 @@ public struct EventStore: Sendable {
         -> [RecordedEvent]
     {
         var events: [RecordedEvent] = []
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT \(unescaped: RecordedEvent.columns) FROM events
             WHERE stream_id = \(stream) AND version >= \(from) AND version <= \(through)
@@ -180,7 +189,7 @@ public struct EventStore: Sendable {
     public func streamEvents(_ stream: Int64, through: Int64 = .max, on connection: PostgresConnection) async throws
         -> AsyncThrowingMapSequence<PostgresRowSequence, RecordedEvent>
     {
-        try await connection.query(
+        try await connection.run(
             """
             SELECT \(unescaped: RecordedEvent.columns) FROM events
             WHERE stream_id = \(stream) AND version <= \(through)
@@ -218,7 +227,7 @@ public struct EventStore: Sendable {
             """
         func run(_ connection: PostgresConnection) async throws -> [RecordedEvent] {
             var events: [RecordedEvent] = []
-            for try await row in try await connection.query(query, logger: logger) {
+            for try await row in try await connection.run(query, logger: logger) {
                 events.append(try RecordedEvent(row: row))
             }
             return events

@@ -35,7 +35,7 @@ public struct FeedTokenTable: Sendable {
 
     /// The secret generated into the database by migration 0003 (development default).
     public func databaseSecret(on connection: PostgresConnection) async throws -> String {
-        for try await value in try await connection.query(
+        for try await value in try await connection.run(
             "SELECT value FROM server_secrets WHERE name = 'feed_token_key'",
             logger: logger
         ).decode(String.self) {
@@ -46,11 +46,11 @@ public struct FeedTokenTable: Sendable {
 
     /// Serialises token changes of one user until the caller's transaction ends.
     public func lock(user: Int64, on connection: PostgresConnection) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(user))", logger: logger)
+        try await connection.run("SELECT pg_advisory_xact_lock(\(user))", logger: logger)
     }
 
     public func active(user: Int64, on connection: PostgresConnection) async throws -> Active? {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             "SELECT generation, sealed_token FROM feed_tokens WHERE user_id = \(user) AND revoked_at IS NULL",
             logger: logger
         ).decode((Int32, ByteBuffer?).self)
@@ -60,16 +60,16 @@ public struct FeedTokenTable: Sendable {
 
     /// Revokes the user's tokens and tells other API processes to forget them.
     public func revoke(user: Int64, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.run(
             "UPDATE feed_tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL",
             logger: logger
         )
-        try await connection.query("SELECT pg_notify(\(Channels.calendars), \("\(user):rotated"))", logger: logger)
+        try await connection.run("SELECT pg_notify(\(Channels.calendars), \("\(user):rotated"))", logger: logger)
     }
 
     /// The generation the user's next token gets.
     public func nextGeneration(user: Int64, on connection: PostgresConnection) async throws -> Int32 {
-        for try await next in try await connection.query(
+        for try await next in try await connection.run(
             "SELECT COALESCE(max(generation), 0) + 1 FROM feed_tokens WHERE user_id = \(user)",
             logger: logger
         ).decode(Int32.self) {
@@ -85,7 +85,7 @@ public struct FeedTokenTable: Sendable {
         sealed: ByteBuffer,
         on connection: PostgresConnection
     ) async throws {
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO feed_tokens (token_hash, user_id, generation, sealed_token)
             VALUES (\(hash), \(user), \(generation), \(sealed))

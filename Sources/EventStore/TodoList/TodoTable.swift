@@ -40,7 +40,7 @@ public struct TodoTable: Sendable {
     public func load(user: Int64, ids: [Int], on connection: PostgresConnection) async throws -> [Int: Todo] {
         guard !ids.isEmpty else { return [:] }
         var todos: [Int: Todo] = [:]
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT \(unescaped: Self.columns) FROM todos
             WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
@@ -129,7 +129,7 @@ public struct TodoTable: Sendable {
             try await users.setTimeZone(timeZone, user: user, on: connection)
         }
         if !deleted.isEmpty {
-            try await connection.query(
+            try await connection.run(
                 "DELETE FROM todos WHERE user_id = \(user) AND todo_id = ANY(\(deleted.map(Int64.init))::int8[])",
                 logger: logger
             )
@@ -143,7 +143,7 @@ public struct TodoTable: Sendable {
     private func upsert(_ todos: [Todo], user: Int64, on connection: PostgresConnection) async throws {
         // NULLs travel as sentinels because array elements bind without optionals.
         let noTime = Int64.min
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO todos (user_id, todo_id, uid, title, description, completed, completed_at, deadline_at,
                                deadline_local, deadline_utc, created_at, updated_at, revision)
@@ -174,7 +174,14 @@ public struct TodoTable: Sendable {
         guard let deadline, deadline.utcOffsetSeconds == nil else { return "" }
         let d = deadline.date
         let t = deadline.time ?? LocalTime(hour: 0, minute: 0, second: 0)
-        let micros = String(deadline.fractionMicroseconds + 1_000_000).dropFirst()
-        return "\(d.year)-\(d.month)-\(d.day) \(t.hour):\(t.minute):\(t.second).\(micros)"
+        // Zero-padded: PostgreSQL reads a short year such as "50" as 2050, and "1-1-2" as a
+        // two-digit year of its own choosing.
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let micros = pad(deadline.fractionMicroseconds, 6)
+        return
+            "\(pad(d.year, 4))-\(pad(d.month, 2))-\(pad(d.day, 2)) \(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(micros)"
     }
 }

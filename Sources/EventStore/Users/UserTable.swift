@@ -38,13 +38,13 @@ public struct UserTable: Sendable {
     /// Inserts a user under a fresh id, inside the caller's transaction; throws `NameTaken`.
     public func insert(name: String, apiKeyHash: ByteBuffer, on connection: PostgresConnection) async throws -> Int64 {
         var id: Int64 = 0
-        for try await next in try await connection.query("SELECT nextval('user_ids')", logger: logger).decode(
+        for try await next in try await connection.run("SELECT nextval('user_ids')", logger: logger).decode(
             Int64.self
         ) {
             id = next
         }
         do {
-            try await connection.query(
+            try await connection.run(
                 "INSERT INTO users (id, name, api_key_hash) VALUES (\(id), \(name), \(apiKeyHash))",
                 logger: logger
             )
@@ -86,7 +86,7 @@ public struct UserTable: Sendable {
         let query: PostgresQuery = "SELECT time_zone FROM users WHERE id = \(user)"
         let rows =
             if let connection {
-                try await connection.query(query, logger: logger)
+                try await connection.run(query, logger: logger)
             } else {
                 try await client.query(query, logger: logger)
             }
@@ -96,7 +96,7 @@ public struct UserTable: Sendable {
 
     /// The highest todo id the user ever had (ids are never reused).
     public func lastTodoID(user: Int64, on connection: PostgresConnection) async throws -> Int {
-        for try await last in try await connection.query(
+        for try await last in try await connection.run(
             "SELECT last_todo_id FROM users WHERE id = \(user)",
             logger: logger
         ).decode(Int64.self) {
@@ -107,12 +107,12 @@ public struct UserTable: Sendable {
 
     /// Folds a time-zone change into the row (inline projection, caller's transaction).
     public func setTimeZone(_ zone: String, user: Int64, on connection: PostgresConnection) async throws {
-        try await connection.query("UPDATE users SET time_zone = \(zone) WHERE id = \(user)", logger: logger)
+        try await connection.run("UPDATE users SET time_zone = \(zone) WHERE id = \(user)", logger: logger)
     }
 
     /// Raises `last_todo_id` to at least `id` (inline projection, caller's transaction).
     public func raiseLastTodoID(to id: Int, user: Int64, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.run(
             "UPDATE users SET last_todo_id = GREATEST(last_todo_id, \(Int64(id))) WHERE id = \(user)",
             logger: logger
         )

@@ -57,7 +57,7 @@ public struct CalendarRebuilder: Sendable {
     /// Regenerates `variant` at the projection's current version, in one consistent snapshot.
     public func compare(user: Int64, variant: FeedVariant) async throws -> Comparison? {
         try await store.withTransaction { connection in
-            try await connection.query(
+            try await connection.run(
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
                 logger: store.logger
             )

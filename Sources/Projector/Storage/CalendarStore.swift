@@ -25,7 +25,7 @@ public struct CalendarStore: Sendable {
 
     /// Locks the user's calendar row for this transaction, creating it at version 0.
     public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
-        try await connection.query(
+        try await connection.run(
             "INSERT INTO calendars (user_id) VALUES (\(user)) ON CONFLICT (user_id) DO NOTHING",
             logger: logger
         )
@@ -40,7 +40,7 @@ public struct CalendarStore: Sendable {
             SELECT version, generation, name, time_zone, extract(epoch FROM updated_at)::int8
             FROM calendars WHERE user_id = \(user) \(unescaped: lock ? "FOR UPDATE" : "")
             """
-        let rows = try await connection.query(query, logger: logger).decode((Int64, Int32, String, String, Int64).self)
+        let rows = try await connection.run(query, logger: logger).decode((Int64, Int32, String, String, Int64).self)
         for try await (version, generation, name, zone, updatedAt) in rows {
             return Head(
                 userID: user,
@@ -59,7 +59,7 @@ public struct CalendarStore: Sendable {
     {
         guard !ids.isEmpty else { return [:] }
         var entries: [Int: CalendarEntry] = [:]
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT \(unescaped: TodoTable.columns), deleted, changed_version FROM calendar_entries
             WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
@@ -95,7 +95,7 @@ public struct CalendarStore: Sendable {
         let noTime = Int64.min
         let list = Array(entries)
         // Fragments are UTF-8 text; they travel as text[] ('' = NULL) and are stored as bytea.
-        try await connection.query(
+        try await connection.run(
             """
             INSERT INTO calendar_entries (user_id, todo_id, uid, title, description, completed, completed_at,
                 deadline_at, created_at, updated_at, revision, deleted, event, task, changed_version)
@@ -132,7 +132,7 @@ public struct CalendarStore: Sendable {
         generation: Int? = nil,
         on connection: PostgresConnection
     ) async throws {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
                 generation = COALESCE(\(generation.map(Int32.init))::int4, generation), updated_at = now()
@@ -142,7 +142,7 @@ public struct CalendarStore: Sendable {
         ).decode(Int32.self)
         var newGeneration: Int32 = 1
         for try await g in rows { newGeneration = g }
-        try await connection.query(
+        try await connection.run(
             "SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):\(newGeneration)"))",
             logger: logger
         )
@@ -154,7 +154,7 @@ public struct CalendarStore: Sendable {
     {
         let renderer = FragmentRenderer(timeZoneIdentifier: settings.timeZone)
         var ids: [Int] = []
-        for try await id in try await connection.query(
+        for try await id in try await connection.run(
             "SELECT todo_id FROM calendar_entries WHERE user_id = \(user) AND NOT deleted ORDER BY todo_id",
             logger: logger
         ).decode(Int64.self) {
@@ -181,7 +181,7 @@ public struct CalendarStore: Sendable {
         on connection: PostgresConnection
     ) async throws {
         let head = try await lock(user: user, on: connection)
-        try await connection.query("DELETE FROM calendar_entries WHERE user_id = \(user)", logger: logger)
+        try await connection.run("DELETE FROM calendar_entries WHERE user_id = \(user)", logger: logger)
         for chunk in stride(from: 0, to: entries.count, by: 2000) {
             try await write(entries[chunk..<min(chunk + 2000, entries.count)], user: user, on: connection)
         }
@@ -275,7 +275,7 @@ public struct CalendarStore: Sendable {
     {
         try await open(
             user: user,
-            rows: try await connection.query(feedQuery(user: user, selection: selection), logger: logger)
+            rows: try await connection.run(feedQuery(user: user, selection: selection), logger: logger)
         )
     }
 

@@ -47,7 +47,7 @@ public struct ProjectionWriter: Sendable {
         let byUser = Dictionary(grouping: events, by: \.streamID)
         return try await store.withTransaction { connection in
             var report = Report()
-            for try await txid in try await connection.query("SELECT pg_current_xact_id()::text", logger: store.logger)
+            for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
                 .decode(String.self)
             {
                 report.txid = UInt64(txid) ?? 0

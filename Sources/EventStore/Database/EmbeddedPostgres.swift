@@ -62,6 +62,19 @@ public struct EmbeddedPostgres: Sendable {
         return true
     }
 
+    /// Restarts the cluster with a fast shutdown (open transactions are rolled back, every
+    /// connection is dropped): what a routine database restart does to clients.
+    public func restart() throws {
+        logger.info("restarting embedded PostgreSQL")
+        try run(
+            tool("pg_ctl"),
+            [
+                "-D", dataDirectory.path, "-l", logFile.path, "-m", "fast", "-w", "-t", "60", "-o", "-p \(port)",
+                "restart",
+            ]
+        )
+    }
+
     /// Stops the cluster (fast shutdown: open transactions are rolled back).
     public func stop() {
         logger.info("stopping embedded PostgreSQL")
@@ -153,14 +166,12 @@ public struct EmbeddedPostgres: Sendable {
     {
         var environment = ProcessInfo.processInfo.environment
         var argv: [String]
+        // The password travels in the environment only: a command line is visible to every
+        // local user in `ps` (runuser keeps the environment).
+        if password { environment["PGPASSWORD"] = try String(contentsOf: passwordFile, encoding: .utf8) }
         if isRoot && asPostgres {
-            argv = ["/usr/sbin/runuser", "-u", "postgres", "--", "env"]
-            if password {
-                argv.append("PGPASSWORD=\(try String(contentsOf: passwordFile, encoding: .utf8))")
-            }
-            argv += [executable] + arguments
+            argv = ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments
         } else {
-            if password { environment["PGPASSWORD"] = try String(contentsOf: passwordFile, encoding: .utf8) }
             argv = [executable] + arguments
         }
         let (status, output) = try ChildProcess.run(argv, environment: environment)
