@@ -72,6 +72,7 @@ public enum AlmanacAPI {
         }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        if configuration.auth == .none { router.add(middleware: LoopbackGuard()) }
         let api = router.group("api/v1")
         api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }
         let openAPI = try openAPIDocument()

@@ -22,6 +22,14 @@ public struct Deadline: Sendable, Hashable, Codable {
                 "deadline_at must be an ISO 8601 date or date-time such as 2023-02-27 or 2023-02-27T00:00:00, got \(raw.debugDescription)"
             )
         }
+        // Calendars (RFC 5545) and PostgreSQL both need years 1 to 9999, in UTC too: 0001-01-01
+        // with a positive offset falls in year 0, which neither can hold.
+        let utcYear = parsed.absoluteInstant?.utc.date.year ?? parsed.date.year
+        guard (1...9999).contains(parsed.date.year), (1...9999).contains(utcYear) else {
+            throw ValidationError(
+                "deadline_at must fall between the years 0001 and 9999 (in UTC too), got \(raw.debugDescription)"
+            )
+        }
         self = parsed
     }
 

@@ -100,22 +100,38 @@ public enum TodoCommands {
 public enum Validate {
     public static func title(_ title: String) throws(ValidationError) -> String {
         guard !title.allSatisfy(\.isWhitespace) else { throw ValidationError("title must not be empty") }
-        guard title.count <= Limits.titleCharacters else {
-            throw ValidationError("title must be at most \(Limits.titleCharacters) characters")
-        }
+        try text(title, field: "title", characters: Limits.titleCharacters, bytes: Limits.titleBytes)
         return title
     }
 
     public static func description(_ description: String) throws(ValidationError) -> String {
-        guard description.count <= Limits.descriptionCharacters else {
-            throw ValidationError("description must be at most \(Limits.descriptionCharacters) characters")
-        }
+        try text(
+            description,
+            field: "description",
+            characters: Limits.descriptionCharacters,
+            bytes: Limits.descriptionBytes
+        )
         return description
+    }
+
+    /// Length limits count both what a person sees (characters) and what is stored (UTF-8
+    /// bytes): one character followed by thousands of combining marks is one character but
+    /// megabytes. U+0000 cannot be stored (PostgreSQL text and jsonb refuse it).
+    static func text(_ value: String, field: String, characters: Int, bytes: Int) throws(ValidationError) {
+        guard value.utf8.count <= bytes else {
+            throw ValidationError("\(field) must be at most \(bytes) bytes of UTF-8")
+        }
+        guard value.count <= characters else {
+            throw ValidationError("\(field) must be at most \(characters) characters")
+        }
+        guard !value.utf8.contains(0) else {
+            throw ValidationError("\(field) must not contain the NUL character (U+0000)")
+        }
     }
 
     public static func userName(_ name: String) throws(ValidationError) -> String {
         guard !name.allSatisfy(\.isWhitespace) else { throw ValidationError("name must not be empty") }
-        guard name.count <= Limits.userNameCharacters else {
+        guard name.utf8.count <= 4 * Limits.userNameCharacters, name.count <= Limits.userNameCharacters else {
             throw ValidationError("name must be at most \(Limits.userNameCharacters) characters")
         }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {

@@ -46,13 +46,19 @@ struct Serve: AsyncParsableCommand {
         guard let mode = AuthMode(rawValue: auth) else {
             throw ValidationError("--auth must be one of: \(AuthMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if mode == .none && !Self.isLoopback(hostname) {
+        if mode == .none && !Loopback.isLoopback(host: hostname) {
             throw ValidationError(
                 "--auth none serves every request as the default user: it only binds a loopback address, not \(hostname)"
             )
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        _ = try feedTokenKey()
+        if try feedTokenKey() == nil && !Loopback.isLoopback(host: hostname) {
+            // Serving other machines is production: a sealing key in the database beside the
+            // sealed tokens would hand every feed URL to whoever reads a backup.
+            throw ValidationError(
+                "serving \(hostname) (not loopback) needs ALMANAC_FEED_TOKEN_KEY (32 random bytes, hex or base64: openssl rand -hex 32)"
+            )
+        }
     }
 
     /// ALMANAC_FEED_TOKEN_KEY (environment only: a command line is visible to every local user).
@@ -65,10 +71,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("ALMANAC_FEED_TOKEN_KEY: \(error)")
         }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     func run() async throws {
@@ -86,8 +88,9 @@ struct Serve: AsyncParsableCommand {
         }
         try await database.withRuntime(logger: logger) { runtime in
             if let created = try await runtime.services.users.createDefaultUserIfEmpty() {
-                print("Created user 'default'. API key (shown once, store it now): \(created.apiKey)")
-                fflush(nil)
+                // Never into the log (it is collected and kept): into a file only this OS user reads.
+                let file = try DefaultUserKey.write(created.apiKey, dataDirectory: database.dataDirectory)
+                logger.notice("created user 'default'; its API key is in \(file) (readable by this OS user only)")
             }
             let fanOut = try bus.fanOut(kafka)
             let plan = AlmanacRuntime.Plan(

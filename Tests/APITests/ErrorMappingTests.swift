@@ -22,6 +22,13 @@ struct ErrorMappingTests {
         #expect(APIError.mapping(APIError(.gone, "rotated"))?.status == .gone)
     }
 
+    /// A restart or failover is an outage, not a bug: 503 with Retry-After, never 500.
+    @Test func aLostDatabaseConnectionIs503WithRetryAfter() throws {
+        let outage = try #require(APIError.mapping(ConnectionLost()))
+        #expect(outage.status == .serviceUnavailable)
+        #expect(outage.headers[.retryAfter] != nil)
+    }
+
     @Test func unexpectedErrorsAreNotMapped() {
         #expect(APIError.mapping(Unexpected()) == nil)
     }

@@ -48,6 +48,12 @@ public struct APIError: HTTPResponseError, Sendable {
         case let error as ValidationError: .badRequest(error.message)
         case let error as UserTable.NameTaken: APIError(.conflict, error.description)
         case is VersionConflict: APIError(.conflict, "the todo list changed concurrently; retry the request")
+        case _ where DatabaseOutage.isOutage(error):
+            APIError(
+                .serviceUnavailable,
+                "the database is unavailable; retry shortly",
+                headers: [.retryAfter: "2"]
+            )
         default: nil
         }
     }

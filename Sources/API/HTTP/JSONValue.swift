@@ -86,10 +86,15 @@ struct RequestObject {
         }
     }
 
-    func integers(_ key: String) throws(APIError) -> [Int]? {
+    /// An array of positive integers of at most `limit` elements (the limit is checked first, so
+    /// an oversized array is reported as such whatever it holds).
+    func integers(_ key: String, limit: Int) throws(APIError) -> [Int]? {
         switch fields[key] {
         case .none: return nil
         case .array(let values)?:
+            guard values.count <= limit else {
+                throw .badRequest("at most \(limit) \(key) per request, got \(values.count)")
+            }
             var ints: [Int] = []
             ints.reserveCapacity(values.count)
             for value in values {

@@ -3,14 +3,27 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// The body as bytes, at most `RequestLimits.bodyBytes` (413 beyond).
+    /// The JSON body as bytes, at most `RequestLimits.bodyBytes` (413 beyond). The request must
+    /// say `Content-Type: application/json` (415 otherwise): a web page can send `text/plain`
+    /// cross-site without a preflight, never JSON.
     mutating func bodyBytes(context: AppRequestContext) async throws -> [UInt8] {
+        guard let type = headers[.contentType], Self.isJSON(type) else {
+            throw APIError(
+                .unsupportedMediaType,
+                "send the body as JSON with Content-Type: application/json"
+            )
+        }
         do {
             let buffer = try await collectBody(upTo: RequestLimits.bodyBytes)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "request body is larger than \(RequestLimits.bodyBytes) bytes")
         }
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";", maxSplits: 1)[0]
+        return media.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
     /// The `Authorization: Bearer <token>` credential, if any.

@@ -49,10 +49,7 @@ enum TodoRequests {
 
     static func ids(_ body: [UInt8]) throws(APIError) -> [Int] {
         let object = try RequestObject(try JSONValue.object(from: body), allowed: ["ids"])
-        guard let ids = try object.integers("ids") else { throw .badRequest("ids is required") }
-        guard ids.count <= Limits.bulkIDs else {
-            throw .badRequest("at most \(Limits.bulkIDs) ids per request, got \(ids.count)")
-        }
+        guard let ids = try object.integers("ids", limit: Limits.bulkIDs) else { throw .badRequest("ids is required") }
         return ids
     }
 
