@@ -176,6 +176,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            // Runs the built `almanac` executable against moto_server (build it first: swift build).
+            name: "AlmanacCLITests",
+            dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DomainTests",
             dependencies: ["Domain", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
