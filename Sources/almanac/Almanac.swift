@@ -7,6 +7,7 @@ struct Almanac: AsyncParsableCommand {
         abstract: "Event-sourced todo lists with incrementally projected iCalendar feeds.",
         subcommands: [
             Serve.self, Migrate.self, Users.self, Rebuild.self, Relay.self, Project.self, DevKafka.self, Queue.self,
+            AWSSetup.self,
         ],
         defaultSubcommand: Serve.self
     )
