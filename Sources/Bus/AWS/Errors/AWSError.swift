@@ -34,6 +34,8 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         public static let transport = Code("transport")
         /// The service answered with something this client cannot read.
         public static let invalidResponse = Code("invalidResponse")
+        /// The HTTP client was shut down; nothing more can be sent through it.
+        public static let clientShutDown = Code("clientShutDown")
     }
 
     /// What went wrong.

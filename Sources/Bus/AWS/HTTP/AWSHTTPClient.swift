@@ -56,14 +56,21 @@ public final class AWSHTTPClient: AWSTransport, Service {
         return result
     }
 
+    /// Sends `request`; throws `AWSError` with code `.clientShutDown` once `shutdown()` was called.
     public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
+        guard !self.isShutDown.withLockedValue({ $0 }) else { throw Self.shutDownError }
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         outgoing.headers = request.headers
         if !request.body.isEmpty || request.method == .POST {
             outgoing.body = .bytes(ByteBuffer(bytes: request.body))
         }
-        let response = try await self.client.execute(outgoing, timeout: TimeAmount(timeout), logger: self.logger)
+        let response: HTTPClientResponse
+        do {
+            response = try await self.client.execute(outgoing, timeout: TimeAmount(timeout), logger: self.logger)
+        } catch let error as HTTPClientError where error == .alreadyShutdown {
+            throw Self.shutDownError
+        }
         let body = try await response.body.collect(upTo: self.maximumResponseBytes)
         return AWSHTTPResponse(
             status: Int(response.status.code),
@@ -71,6 +78,8 @@ public final class AWSHTTPClient: AWSTransport, Service {
             body: Array(buffer: body)
         )
     }
+
+    private static let shutDownError = AWSError(code: .clientShutDown, message: "the AWS HTTP client was shut down")
 
     /// Waits for graceful shutdown (or cancellation), then closes every connection.
     public func run() async throws {
