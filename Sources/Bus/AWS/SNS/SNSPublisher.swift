@@ -39,7 +39,9 @@ public struct SNSPublisher: EventPublisher {
     ///
     /// Entries that fail retryably (throttling, the service's fault) are sent again with backoff
     /// before the next batch goes out. Throws `AWSBatchError` naming the event ids of the entries
-    /// that failed for good, after the rest of their batch was accepted; later batches are not sent.
+    /// that failed for good, after the rest of their batch was accepted, or the `AWSError` of a request
+    /// that still failed after the client's retries; later batches are not sent either way, and
+    /// publishing the same messages again is safe (FIFO deduplication, the projector's version check).
     /// A retried entry may land after later ones of its group: consumers order by stream version.
     public func publish(_ messages: [BusMessage]) async throws {
         var start = messages.startIndex
