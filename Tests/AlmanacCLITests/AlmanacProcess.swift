@@ -21,6 +21,7 @@ final class AlmanacProcess: Sendable {
     }
 
     private let process: Process
+    private let directory: URL
     private let stdoutURL: URL
     private let stderrURL: URL
     private let exit = ExitStatus()
@@ -57,6 +58,7 @@ final class AlmanacProcess: Sendable {
             "almanac-cli-\(UUID().uuidString)"
         )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.directory = directory
         self.stdoutURL = directory.appendingPathComponent("stdout")
         self.stderrURL = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: self.stdoutURL.path, contents: nil)
@@ -68,6 +70,10 @@ final class AlmanacProcess: Sendable {
         let exit = self.exit
         process.terminationHandler = { process in exit.record(process.terminationStatus) }
         try process.run()
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: self.directory)
     }
 
     /// Runs `almanac arguments...` to the end.
