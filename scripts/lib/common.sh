@@ -49,10 +49,12 @@ ensure_librdkafka() {
   fi
 }
 
+# ensure_python_packages MODULE[=PIP_SPEC]...: pip-installs PIP_SPEC (default MODULE) when python3
+# cannot import MODULE, e.g. "moto.server=moto[server]".
 ensure_python_packages() {
-  local missing=()
-  for module in "$@"; do
-    python3 -c "import $module" 2>/dev/null || missing+=("$module")
+  local missing=() item
+  for item in "$@"; do
+    python3 -c "import ${item%%=*}" 2>/dev/null || missing+=("${item#*=}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     command -v python3 >/dev/null || apt_install python3 python3-pip
@@ -95,4 +97,45 @@ stop_test_postgres() {
   [ -f "$dir/data/postmaster.pid" ] || return 0
   bindir="$(pg_bindir)"
   run_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# start_moto PORT: moto_server (an SNS/SQS emulator, in memory) on 127.0.0.1:PORT in the background,
+# answering before this returns; its pid goes to $MOTO_PID_FILE, its output to .almanac/moto.log.
+MOTO_PID_FILE="$ROOT/.almanac/moto.pid"
+start_moto() {
+  local port="$1" log="$ROOT/.almanac/moto.log" pid
+  ensure_python_packages "moto.server=moto[server]"
+  stop_moto
+  mkdir -p "$ROOT/.almanac"
+  if command -v moto_server >/dev/null; then
+    moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  else
+    python3 -m moto.server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  fi
+  pid=$!
+  echo "$pid" >"$MOTO_PID_FILE"
+  for _ in $(seq 1 150); do
+    if python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+      "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+      log "moto_server on 127.0.0.1:$port (pid $pid)"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { log "moto_server exited: $(tail -n 5 "$log")"; return 1; }
+    sleep 0.2
+  done
+  log "moto_server did not answer on 127.0.0.1:$port within 30 s"
+  return 1
+}
+
+# stop_moto: stops the moto_server that start_moto recorded, if it still runs.
+stop_moto() {
+  local pid
+  [ -f "$MOTO_PID_FILE" ] || return 0
+  pid="$(cat "$MOTO_PID_FILE")"
+  # The pid file may be stale: only a process that is moto is stopped.
+  if grep -q moto "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$MOTO_PID_FILE"
 }
