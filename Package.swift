@@ -185,6 +185,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SNSFanOutTests",
+            dependencies: [
+                "Bus", "Projector", "API", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KafkaFanOutTests",
             dependencies: [
                 "Bus", "Projector", "API", "Domain", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",

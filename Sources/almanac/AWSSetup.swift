@@ -32,65 +32,31 @@ struct AWSSetup: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger.almanac()
-        let suffix = self.fifo ? ".fifo" : ""
-        let queueAttributes = self.fifo ? ["FifoQueue": "true"] : [:]
         try await self.aws.withClients(logger: logger) { sns, sqs in
-            let topicARN = try await sns.createTopic(name: self.namePrefix + suffix, fifo: self.fifo)
-            let deadLetterURL = try await sqs.createQueue(
-                name: "\(self.namePrefix)-projector-dlq\(suffix)",
-                attributes: queueAttributes
-            )
-            let deadLetterARN = try await Self.queueARN(sqs, deadLetterURL)
-            // Created with its kind only, then configured: CreateQueue fails on an existing queue whose
-            // attributes differ, SetQueueAttributes brings them up to date.
-            let queueURL = try await sqs.createQueue(
-                name: "\(self.namePrefix)-projector\(suffix)",
-                attributes: queueAttributes
-            )
-            let queueARN = try await Self.queueARN(sqs, queueURL)
-            try await sqs.setQueueAttributes(
-                queueURL: queueURL,
-                attributes: [
-                    "RedrivePolicy": SQSQueueAttributes.redrivePolicy(
-                        deadLetterQueueARN: deadLetterARN,
-                        maxReceiveCount: self.maxReceiveCount
-                    ),
-                    "Policy": SQSQueueAttributes.allowTopicPolicy(queueARN: queueARN, topicARN: topicARN),
-                ]
-            )
-            let subscriptionARN = try await sns.subscribe(
-                topicARN: topicARN,
-                endpoint: queueARN,
-                attributes: ["RawMessageDelivery": "true"]
+            let created = try await AWSFanOutSetup.create(
+                sns: sns,
+                sqs: sqs,
+                namePrefix: self.namePrefix,
+                fifo: self.fifo,
+                maxReceiveCount: self.maxReceiveCount
             )
             print(
                 """
-                TOPIC_ARN=\(topicARN)
-                QUEUE_URL=\(queueURL)
-                QUEUE_ARN=\(queueARN)
-                DEAD_LETTER_QUEUE_URL=\(deadLetterURL)
-                DEAD_LETTER_QUEUE_ARN=\(deadLetterARN)
-                SUBSCRIPTION_ARN=\(subscriptionARN)
+                TOPIC_ARN=\(created.topicARN)
+                QUEUE_URL=\(created.queueURL)
+                QUEUE_ARN=\(created.queueARN)
+                DEAD_LETTER_QUEUE_URL=\(created.deadLetterQueueURL)
+                DEAD_LETTER_QUEUE_ARN=\(created.deadLetterQueueARN)
+                SUBSCRIPTION_ARN=\(created.subscriptionARN)
 
                 Publish events (the relay):
-                  almanac relay --bus sns --topic-arn \(topicARN)
+                  almanac relay --bus sns --topic-arn \(created.topicARN)
                 Project them (one or more projectors on the queue):
-                  almanac project --source sqs --queue-url \(queueURL)
+                  almanac project --source sqs --queue-url \(created.queueURL)
                 Or both beside the API in one process:
-                  almanac serve --bus sns --topic-arn \(topicARN) --queue-url \(queueURL)
+                  almanac serve --bus sns --topic-arn \(created.topicARN) --queue-url \(created.queueURL)
                 """
             )
         }
-    }
-
-    private static func queueARN(_ sqs: SQSClient, _ queueURL: String) async throws -> String {
-        guard let arn = try await sqs.getQueueAttributes(queueURL: queueURL, names: ["QueueArn"])["QueueArn"] else {
-            throw AWSError(
-                code: .invalidResponse,
-                message: "no QueueArn for \(queueURL)",
-                operation: "GetQueueAttributes"
-            )
-        }
-        return arn
     }
 }

@@ -51,12 +51,15 @@ enum BusKind: String, ExpressibleByArgument, CaseIterable {
     /// No bus: the projector tails the event store in-process.
     case none
     case kafka
+    /// SNS topic -> SQS queue(s).
+    case sns
 
     /// The bus's settings; nil for none.
-    func fanOut(_ kafka: KafkaOptions) throws -> FanOut? {
+    func fanOut(kafka: KafkaOptions, sns: SNSOptions) async throws -> FanOut? {
         switch self {
         case .none: nil
         case .kafka: .kafka(try kafka.fanOut())
+        case .sns: .sns(try await sns.fanOut())
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Runtime
 
@@ -9,19 +10,30 @@ struct Project: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var sns: SNSOptions
 
-    @Option(help: "kafka (one member of the consumer group) or store (tail the event store).")
+    @Option(
+        help:
+            "kafka (one member of the consumer group), sqs (one consumer of the queue) or store (tail the event store)."
+    )
     var source: String = "kafka"
 
     @Flag(help: "Do not run a job worker beside the projector.") var noJobs = false
 
     func validate() throws {
-        guard ["kafka", "store"].contains(source) else { throw ValidationError("--source must be kafka or store") }
+        guard ["kafka", "sqs", "store"].contains(source) else {
+            throw ValidationError("--source must be kafka, sqs or store")
+        }
     }
 
     func run() async throws {
         let logger = Logger.almanac()
-        let projector: AlmanacRuntime.ProjectorSource = source == "kafka" ? .bus(.kafka(try kafka.fanOut())) : .store
+        let projector: AlmanacRuntime.ProjectorSource =
+            switch source {
+            case "kafka": .bus(.kafka(try kafka.fanOut()))
+            case "sqs": .bus(.sns(try await sns.projectorFanOut()))
+            default: .store
+            }
         try await database.withRuntime(logger: logger) { runtime in
             let services = try await runtime.services(for: .init(projector: projector, jobs: !noJobs))
             try await AlmanacRuntime.run(services, logger: logger)

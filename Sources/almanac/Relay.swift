@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import Runtime
 
@@ -8,11 +9,20 @@ struct Relay: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "kafka or sns (env ALMANAC_BUS).")
+    var bus: BusKind = BusKind(rawValue: ProcessInfo.processInfo.environment["ALMANAC_BUS"] ?? "") ?? .kafka
+
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var sns: SNSOptions
+
+    func validate() throws {
+        guard bus != .none else { throw ValidationError("--bus must be kafka or sns for the relay") }
+    }
 
     func run() async throws {
         let logger = Logger.almanac()
-        let fanOut = FanOut.kafka(try kafka.fanOut())
+        guard let fanOut = try await bus.fanOut(kafka: kafka, sns: sns) else { return }
         try await database.withRuntime(logger: logger) { runtime in
             try await AlmanacRuntime.run(try await runtime.services(for: .init(relay: fanOut)), logger: logger)
         }

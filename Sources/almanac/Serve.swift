@@ -36,11 +36,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
-            "Fan-out: none (the projector tails the store in-process) or kafka (relay and a projector beside the API). Env ALMANAC_BUS."
+            "Fan-out: none (the projector tails the store in-process), kafka or sns (relay and a projector beside the API). Env ALMANAC_BUS."
     )
     var bus: BusKind = BusKind(rawValue: ProcessInfo.processInfo.environment["ALMANAC_BUS"] ?? "") ?? .none
 
     @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var sns: SNSOptions
 
     func validate() throws {
         guard let mode = AuthMode(rawValue: auth) else {
@@ -92,7 +93,7 @@ struct Serve: AsyncParsableCommand {
                 let file = try DefaultUserKey.write(created.apiKey, dataDirectory: database.dataDirectory)
                 logger.notice("created user 'default'; its API key is in \(file) (readable by this OS user only)")
             }
-            let fanOut = try bus.fanOut(kafka)
+            let fanOut = try await bus.fanOut(kafka: kafka, sns: sns)
             let plan = AlmanacRuntime.Plan(
                 api: .init(
                     configuration: APIConfiguration(
