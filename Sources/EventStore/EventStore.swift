@@ -6,10 +6,14 @@ public import PostgresNIO
 /// global (gap-safe) position.
 public struct EventStore: Sendable {
     public let client: PostgresClient
+    /// The connections that LISTEN (held for as long as the process runs): apart from `client`,
+    /// so that requests never wait behind them.
+    public let listenClient: PostgresClient
     public let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, listenClient: PostgresClient? = nil, logger: Logger) {
         self.client = client
+        self.listenClient = listenClient ?? client
         self.logger = logger
     }
 

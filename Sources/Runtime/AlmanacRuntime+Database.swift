@@ -20,15 +20,31 @@ extension AlmanacRuntime {
         logger: Logger,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
+        try await withClients(url: url, poolSize: poolSize, logger: logger) { client, _ in try await body(client) }
+    }
+
+    /// Runs `body` with the request pool and a small pool apart for the LISTEN connections.
+    static func withClients<Result>(
+        url: String,
+        poolSize: Int,
+        logger: Logger,
+        _ body: (PostgresClient, PostgresClient) async throws -> Result
+    ) async throws -> Result {
         var configuration = try DatabaseURL.configuration(url)
         configuration.options.maximumConnections = poolSize
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        configuration.options.maximumConnections = listenConnections
+        let listenClient = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
+            group.addTask { await listenClient.run() }
             defer { group.cancelAll() }
-            return try await body(client)
+            return try await body(client, listenClient)
         }
     }
+
+    /// LISTEN connections of one process at most: appends, calendar changes, job submissions.
+    static let listenConnections = 4
 
     /// Runs `body` with a runtime on the database at `location` (migrated unless told not to);
     /// an embedded cluster this call started is stopped afterwards.
@@ -53,9 +69,9 @@ extension AlmanacRuntime {
         let outcome: Swift.Result<Result, any Error>
         do {
             outcome = .success(
-                try await withClient(url: url, poolSize: poolSize, logger: logger) { client in
+                try await withClients(url: url, poolSize: poolSize, logger: logger) { client, listenClient in
                     if migrate { try await Migrator.bundled().migrate(client: client, logger: logger) }
-                    return try await body(AlmanacRuntime(client: client, logger: logger))
+                    return try await body(AlmanacRuntime(client: client, listenClient: listenClient, logger: logger))
                 }
             )
         } catch {

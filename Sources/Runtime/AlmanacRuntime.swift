@@ -2,7 +2,9 @@ public import API
 import Bus
 public import EventStore
 import Hummingbird
+import HummingbirdCore
 public import Logging
+import NIOCore
 public import PostgresNIO
 import Projector
 public import ServiceLifecycle
@@ -15,8 +17,8 @@ public struct AlmanacRuntime: Sendable {
     public let services: AlmanacServices
     public let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.store = EventStore(client: client, logger: logger)
+    public init(client: PostgresClient, listenClient: PostgresClient? = nil, logger: Logger) {
+        self.store = EventStore(client: client, listenClient: listenClient, logger: logger)
         self.services = AlmanacServices(store: store)
         self.logger = logger
     }
@@ -54,11 +56,24 @@ public struct AlmanacRuntime: Sendable {
         public var configuration: APIConfiguration
         public var host: String
         public var port: Int
+        /// A connection that sends nothing for this long is closed (a client that stalls, or
+        /// never finishes sending its request).
+        public var idleTimeout: Duration
+        /// Connections served at once; more wait in the accept backlog.
+        public var maxConnections: Int
 
-        public init(configuration: APIConfiguration, host: String, port: Int) {
+        public init(
+            configuration: APIConfiguration,
+            host: String,
+            port: Int,
+            idleTimeout: Duration = .seconds(30),
+            maxConnections: Int = 1024
+        ) {
             self.configuration = configuration
             self.host = host
             self.port = port
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
         }
     }
 
@@ -80,10 +95,20 @@ public struct AlmanacRuntime: Sendable {
         if let api = plan.api {
             let built = try await self.api(api.configuration)
             services += built.services
+            let idle = api.idleTimeout.components
             services.append(
                 Application(
                     router: built.router,
-                    configuration: .init(address: .hostname(api.host, port: api.port), serverName: "almanac"),
+                    server: .http1(
+                        configuration: .init(
+                            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
+                        )
+                    ),
+                    configuration: .init(
+                        address: .hostname(api.host, port: api.port),
+                        serverName: "almanac",
+                        availableConnectionsDelegate: MaximumAvailableConnections(api.maxConnections)
+                    ),
                     logger: logger
                 )
             )

@@ -31,6 +31,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Byte budget of the in-memory feed cache, in MiB (env ALMANAC_FEED_CACHE_MB).")
     var feedCacheMB: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_FEED_CACHE_MB"] ?? "") ?? 256
 
+    @Option(help: "Seconds a connection may send nothing before it is closed (env ALMANAC_IDLE_TIMEOUT).")
+    var idleTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_IDLE_TIMEOUT"] ?? "") ?? 30
+
+    @Option(help: "Connections served at once; more wait to be accepted (env ALMANAC_MAX_CONNECTIONS).")
+    var maxConnections: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_MAX_CONNECTIONS"] ?? "") ?? 1024
+
+    @Option(
+        help:
+            "Seconds a graceful shutdown (SIGTERM) may take before work is cancelled; 5 s more and the process stops hard (env ALMANAC_SHUTDOWN_TIMEOUT)."
+    )
+    var shutdownTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_SHUTDOWN_TIMEOUT"] ?? "") ?? 10
+
     @Flag(help: "Do not run the embedded projector and job worker (they run elsewhere).")
     var noProjector = false
 
@@ -53,6 +65,9 @@ struct Serve: AsyncParsableCommand {
             )
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard idleTimeout >= 1, maxConnections >= 1, shutdownTimeout >= 1 else {
+            throw ValidationError("--idle-timeout, --max-connections and --shutdown-timeout must be at least 1")
+        }
         if try feedTokenKey() == nil && !Loopback.isLoopback(host: hostname) {
             // Serving other machines is production: a sealing key in the database beside the
             // sealed tokens would hand every feed URL to whoever reads a backup.
@@ -104,13 +119,19 @@ struct Serve: AsyncParsableCommand {
                         feedTokenKey: feedTokenKey
                     ),
                     host: hostname,
-                    port: port
+                    port: port,
+                    idleTimeout: .seconds(idleTimeout),
+                    maxConnections: maxConnections
                 ),
                 projector: noProjector ? nil : fanOut.map { .bus($0) } ?? .store,
                 relay: noProjector ? nil : fanOut,
                 jobs: !noProjector
             )
-            try await AlmanacRuntime.run(try await runtime.services(for: plan), logger: logger)
+            try await AlmanacRuntime.run(
+                try await runtime.services(for: plan),
+                logger: logger,
+                shutdown: .init(gracefulDeadline: .seconds(shutdownTimeout))
+            )
         }
     }
 }

@@ -87,38 +87,27 @@ final class FeedLookups: Sendable {
     }
 }
 
-/// LISTENs to calendar changes and token rotations and makes `FeedLookups` forget them.
+/// LISTENs to calendar changes and token rotations and makes `FeedLookups` forget them; while
+/// the LISTEN is down (or found dead by its keepalive) nothing in memory is trusted.
 struct FeedChangeListener: Service {
     let store: EventStore
     let lookups: FeedLookups
 
     func run() async throws {
+        let lookups = self.lookups
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await store.client.withConnection { connection in
-                        try await connection.listen(on: Channels.calendars) { notifications in
-                            lookups.setLive(true)
-                            for try await notification in notifications {
-                                if let user = Int64(notification.payload.prefix { $0 != ":" }) {
-                                    lookups.invalidate(user: user)
-                                } else if notification.payload.hasPrefix(FeedLookups.barrierPrefix) {
-                                    lookups.pass(barrier: notification.payload)
-                                }
-                            }
-                        }
-                    }
-                } catch {
-                    if !Task.isCancelled {
-                        store.logger.warning(
-                            "calendar LISTEN failed; feeds read the database",
-                            metadata: ["error": "\(error)"]
-                        )
+            await store.listen(
+                on: Channels.calendars,
+                onListening: { lookups.setLive(true) },
+                onLost: { lookups.setLive(false) },
+                onNotification: { payload in
+                    if let user = Int64(payload.prefix { $0 != ":" }) {
+                        lookups.invalidate(user: user)
+                    } else if payload.hasPrefix(FeedLookups.barrierPrefix) {
+                        lookups.pass(barrier: payload)
                     }
                 }
-                lookups.setLive(false)
-                try? await Task.sleep(for: .seconds(1))
-            }
+            )
         }
     }
 }

@@ -19,21 +19,50 @@ struct FeedStreamer: Sendable {
         var body: ResponseBody
     }
 
+    /// Entries per page read from PostgreSQL.
+    var pageSize = 2000
+
+    /// The calendar changed between two pages of one response: the response is cut off (the
+    /// client sees a broken transfer and polls again) rather than mixing two versions under one
+    /// ETag.
+    struct ChangedWhileStreaming: Error {}
+
     func open(user: Int64, variant: FeedVariant) async throws -> Opened? {
         let calendars = CalendarStore(logger: store.logger)
-        guard let read = try await calendars.readFeed(user: user, selection: .variant(variant), client: store.client)
+        let client = store.client
+        let pageSize = self.pageSize
+        guard
+            let (head, first) = try await calendars.readFeedPage(
+                user: user,
+                variant: variant,
+                after: 0,
+                limit: pageSize,
+                client: client
+            )
         else { return nil }
-        let head = read.head
-        // Read once, sequentially, by the one body writer below.
-        nonisolated(unsafe) var rows = read
+        // Page by page: a slow client holds memory for one page and no database connection.
         let body = ResponseBody { writer in
             var chunk = ByteBuffer(bytes: FeedAssembler.header(name: head.settings.name))
-            while let row = try await rows.next() {
-                if var fragment = row.fragment(variant) { chunk.writeBuffer(&fragment) }
-                if chunk.readableBytes >= 64 * 1024 {
-                    try await writer.write(chunk)
-                    chunk.clear()
+            var rows = first
+            while true {
+                for row in rows {
+                    if var fragment = row.fragment(variant) { chunk.writeBuffer(&fragment) }
+                    if chunk.readableBytes >= 64 * 1024 {
+                        try await writer.write(chunk)
+                        chunk.clear()
+                    }
                 }
+                guard rows.count == pageSize, let last = rows.last else { break }
+                guard
+                    let (next, more) = try await calendars.readFeedPage(
+                        user: user,
+                        variant: variant,
+                        after: last.todoID,
+                        limit: pageSize,
+                        client: client
+                    ), next.version == head.version, next.generation == head.generation
+                else { throw ChangedWhileStreaming() }
+                rows = more
             }
             chunk.writeBytes(CalendarFooter.bytes)
             try await writer.write(chunk)

@@ -29,7 +29,7 @@ public struct JobWorker: Service {
         let queue = self.queue
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                await wakeups.listen(on: Channels.jobs, client: queue.store.client, logger: queue.store.logger)
+                await wakeups.listen(on: Channels.jobs, store: queue.store)
             }
             group.addTask { await wakeups.tick(every: pollInterval) }
             wakeups.signal()

@@ -23,18 +23,26 @@ struct TodoRoutes {
             window: request.uri.queryParameters["window"].map(String.init)
         )
         let tableFilter = TodoTable.Filter(completed: filter.completed, windowDays: filter.window)
-        // The query runs before the response starts, so its errors still become JSON errors; the
-        // rows are then streamed: a list of 100,000 todos never sits in memory as one body.
-        let todos = try await service.list(user: user.id, filter: tableFilter)
+        // The first page is read before the response starts, so its errors still become JSON
+        // errors; each page is read whole and its connection released before it is written: a
+        // list of 100,000 todos never sits in memory at once, and a slow reader holds no
+        // database connection.
+        let pages = try await service.pages(user: user.id, filter: tableFilter)
+        let first = try await pages.page(after: 0)
         let body = ResponseBody { writer in
             var json = JSONWriter(capacity: 64 * 1024)
             json.beginArray()
-            for try await todo in todos {
-                TodoJSON.write(todo, into: &json)
-                if json.bytes.count >= 60 * 1024 {
-                    try await writer.write(ByteBuffer(bytes: json.bytes))
-                    json.bytes.removeAll(keepingCapacity: true)
+            var page = first
+            while true {
+                for todo in page {
+                    TodoJSON.write(todo, into: &json)
+                    if json.bytes.count >= 60 * 1024 {
+                        try await writer.write(ByteBuffer(bytes: json.bytes))
+                        json.bytes.removeAll(keepingCapacity: true)
+                    }
                 }
+                guard page.count == pages.size, let last = page.last else { break }
+                page = try await pages.page(after: last.id)
             }
             json.endArray()
             try await writer.write(ByteBuffer(bytes: json.bytes))

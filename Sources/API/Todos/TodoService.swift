@@ -1,7 +1,7 @@
 public import Domain
 public import EventStore
 import Foundation
-public import PostgresNIO
+import PostgresNIO
 
 /// The todo commands and queries of one user, on top of the event store.
 public struct TodoService: Sendable {
@@ -56,11 +56,25 @@ public struct TodoService: Sendable {
         }
     }
 
-    /// The user's todos in id order, streamed; naive deadlines in a window count in the user's zone.
-    public func list(user: Int64, filter: TodoTable.Filter) async throws
-        -> AsyncThrowingMapSequence<PostgresRowSequence, Todo>
-    {
+    /// The user's todos in id order, a page at a time (see `TodoTable.page`); the time zone is
+    /// read once. `page(after)` gives the todos after an id.
+    public func pages(user: Int64, filter: TodoTable.Filter) async throws -> TodoPages {
         let zone = filter.windowDays == nil ? "UTC" : try await table.users.timeZone(user: user)
-        return try await table.list(user: user, filter: filter, timeZone: zone)
+        return TodoPages(table: table, user: user, filter: filter, timeZone: zone)
+    }
+}
+
+/// Reads a user's todo list page by page.
+public struct TodoPages: Sendable {
+    let table: TodoTable
+    let user: Int64
+    let filter: TodoTable.Filter
+    let timeZone: String
+    /// Todos per page.
+    public var size = 1000
+
+    /// The todos after `id` (the first page after 0); fewer than `size` means the last.
+    public func page(after id: Int) async throws -> [Todo] {
+        try await table.page(user: user, filter: filter, timeZone: timeZone, after: id, limit: size)
     }
 }

@@ -88,7 +88,7 @@ public struct LogTail: Sendable {
         let wakeups = self.wakeups
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                await wakeups.listen(on: Channels.events, client: store.client, logger: logger)
+                await wakeups.listen(on: Channels.events, store: store)
             }
             group.addTask { await wakeups.tick(every: pollInterval) }
             try await withGracefulShutdownHandler {

@@ -1,5 +1,3 @@
-package import Logging
-package import PostgresNIO
 import Synchronization
 
 /// A level-triggered wake-up signal: many signals while busy coalesce into one wake-up.
@@ -29,24 +27,17 @@ package final class Wakeups: Sendable {
     }
 
     /// Signals on every NOTIFY on `channel` until cancelled, reconnecting after errors (the
-    /// periodic `tick` covers what is missed meanwhile).
-    package func listen(on channel: String, client: PostgresClient, logger: Logger) async {
-        while !Task.isCancelled {
-            do {
-                try await client.withConnection { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        self.listening.store(true, ordering: .releasing)
-                        defer { self.listening.store(false, ordering: .releasing) }
-                        // Whatever was signalled before the LISTEN took effect is picked up now.
-                        self.signal()
-                        for try await _ in notifications { self.signal() }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("LISTEN failed; polling only", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+    /// periodic `tick` covers what is missed meanwhile); signals once more whenever the LISTEN
+    /// takes effect, for whatever was announced while it was down.
+    package func listen(on channel: String, store: EventStore) async {
+        await store.listen(
+            on: channel,
+            onListening: {
+                self.listening.store(true, ordering: .releasing)
+                self.signal()
+            },
+            onLost: { self.listening.store(false, ordering: .releasing) },
+            onNotification: { _ in self.signal() }
+        )
     }
 }

@@ -54,17 +54,20 @@ public struct TodoTable: Sendable {
         return todos
     }
 
-    /// The user's todos in id order, streamed from the server. A window counts naive deadlines
+    /// A page of the user's todos in id order: at most `limit` with ids after `after`, read
+    /// whole so the pooled connection is released before the caller writes them to a client
+    /// (a slow reader must never hold a database connection). A window counts naive deadlines
     /// in `timeZone` (the user's).
-    public func list(user: Int64, filter: Filter, timeZone: String = "UTC") async throws
-        -> AsyncThrowingMapSequence<PostgresRowSequence, Todo>
+    public func page(user: Int64, filter: Filter, timeZone: String = "UTC", after: Int = 0, limit: Int = 1000)
+        async throws -> [Todo]
     {
-        var sql = "SELECT \(Self.columns) FROM todos WHERE user_id = $1"
+        var sql = "SELECT \(Self.columns) FROM todos WHERE user_id = $1 AND todo_id > $2"
         var binds = PostgresBindings()
         binds.append(user)
+        binds.append(Int64(after))
         if let completed = filter.completed {
-            sql += " AND completed = $2"
             binds.append(completed)
+            sql += " AND completed = $\(binds.count)"
         }
         if let days = filter.windowDays {
             binds.append(timeZone)
@@ -74,9 +77,14 @@ public struct TodoTable: Sendable {
                      <= now() + make_interval(days => $\(binds.count))
                 """
         }
-        sql += " ORDER BY todo_id"
-        return try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).map {
-            try Self.todo($0)
+        binds.append(Int64(limit))
+        sql += " ORDER BY todo_id LIMIT $\(binds.count)"
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        return try await client.withConnection { connection in
+            var todos: [Todo] = []
+            todos.reserveCapacity(limit)
+            for try await row in try await connection.run(query, logger: logger) { todos.append(try Self.todo(row)) }
+            return todos
         }
     }
 

@@ -243,7 +243,9 @@ public struct CalendarStore: Sendable {
         Int64, Int32, String, String, Int64, Int64?, Bool?, Bool?, ByteBuffer?, ByteBuffer?
     )
 
-    private func feedQuery(user: Int64, selection: FeedSelection) -> PostgresQuery {
+    private func feedQuery(user: Int64, selection: FeedSelection, page: (after: Int, limit: Int)? = nil)
+        -> PostgresQuery
+    {
         let (filter, event, task): (String, String, String) =
             switch selection {
             case .live: ("NOT e.deleted", "e.event", "e.task")
@@ -251,13 +253,39 @@ public struct CalendarStore: Sendable {
             case .variant: ("NOT e.deleted", "e.event", "NULL::bytea")
             case .changed(let version): ("e.changed_version > \(version)", "e.event", "e.task")
             }
+        let (after, limit) = page.map { (Int64($0.after), "\($0.limit)") } ?? (0, "ALL")
         return """
             SELECT c.version, c.generation, c.name, c.time_zone, extract(epoch FROM c.updated_at)::int8,
                    e.todo_id, e.deleted, e.completed, \(unescaped: event), \(unescaped: task)
-            FROM calendars c LEFT JOIN calendar_entries e ON e.user_id = c.user_id AND \(unescaped: filter)
+            FROM calendars c LEFT JOIN calendar_entries e
+                ON e.user_id = c.user_id AND e.todo_id > \(after) AND \(unescaped: filter)
             WHERE c.user_id = \(user)
             ORDER BY e.todo_id
+            LIMIT \(unescaped: limit)
             """
+    }
+
+    /// One page of a feed read: the calendar row and at most `limit` entries after `after`,
+    /// read whole so the pooled connection is free again before the caller writes them to a
+    /// (possibly slow) client. Pages of one feed may come from different versions: compare the
+    /// heads.
+    public func readFeedPage(
+        user: Int64,
+        variant: FeedVariant,
+        after: Int,
+        limit: Int,
+        client: PostgresClient
+    ) async throws -> (head: Head, rows: [FeedRow])? {
+        let query = feedQuery(user: user, selection: .variant(variant), page: (after, limit))
+        return try await client.withConnection { connection in
+            guard var read = try await open(user: user, rows: try await connection.run(query, logger: logger)) else {
+                return nil
+            }
+            var rows: [FeedRow] = []
+            rows.reserveCapacity(limit)
+            while let row = try await read.next() { rows.append(row) }
+            return (read.head, rows)
+        }
     }
 
     /// Opens a feed read on a pooled connection (held until the rows are consumed); nil when
