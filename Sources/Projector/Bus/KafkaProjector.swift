@@ -6,10 +6,14 @@ public import ServiceLifecycle
 /// `almanac project --source kafka`: the projector fed by a Kafka consumer group.
 ///
 /// Messages are applied in batches: whatever the consumer has received while the previous
-/// batch was being written (up to `maxBatch`) goes through `ProjectionWriter` in one
-/// transaction (duplicates are no-ops, gaps are filled from the store); then, for each
-/// partition, the offset after its last message in the batch is committed. Offsets are never
-/// committed before the projection transaction has committed.
+/// batch was being written (up to `maxBatch`) goes through `ProjectionWriter.catchUp` in one
+/// transaction; then, for each partition, the offset after its last message in the batch is
+/// committed. Offsets are never committed before the projection transaction has committed.
+///
+/// Trust: a message is a hint, not a source of events. Only its `stream_id` and `version` are
+/// read; the events after the calendar's applied version through that version come from the
+/// event store, so a forged or corrupted message can at worst make the projector read the store
+/// (duplicates are no-ops, versions beyond the stream's head are logged and skipped).
 public struct KafkaProjector: Service {
     public let subscriber: KafkaSubscriber
     public let writer: ProjectionWriter
@@ -53,26 +57,11 @@ public struct KafkaProjector: Service {
     }
 
     func handle(_ batch: [ReceivedMessage]) async throws {
-        var events: [RecordedEvent] = []
-        events.reserveCapacity(batch.count)
-        for received in batch {
-            do {
-                events.append(RecordedEvent(try BusEnvelope(decoding: received.message)))
-            } catch {
-                // A message that is not an Almanac envelope can never be applied: skip it, loudly
-                // (its offset is committed with the batch).
-                logger.error(
-                    "skipping undecodable message",
-                    metadata: [
-                        "partition": "\(received.partition)", "offset": "\(received.offset)", "error": "\(error)",
-                    ]
-                )
-            }
-        }
+        let hints = hints(batch)
         var attempt = 0
-        while !events.isEmpty {
+        while !hints.isEmpty {
             do {
-                try await writer.apply(events)
+                try await writer.catchUp(hints)
                 break
             } catch {
                 if Task.isCancelled { throw CancellationError() }
@@ -87,6 +76,30 @@ public struct KafkaProjector: Service {
         for (_, received) in last.sorted(by: { $0.key < $1.key }) {
             try await commit(received)
         }
+    }
+
+    /// The highest version each stream reached according to `batch`.
+    ///
+    /// The store is the authority: a message only says which stream moved and to which version;
+    /// the events are read from the store (see `ProjectionWriter.catchUp`).
+    private func hints(_ batch: [ReceivedMessage]) -> [Int64: Int64] {
+        var hints: [Int64: Int64] = [:]
+        for received in batch {
+            do {
+                let hint = try BusEnvelope.Hint(decoding: received.message)
+                hints[hint.streamID] = max(hints[hint.streamID] ?? 0, hint.version)
+            } catch {
+                // A message that is not an Almanac envelope can never be applied: skip it, loudly
+                // (its offset is committed with the batch).
+                logger.error(
+                    "skipping undecodable message",
+                    metadata: [
+                        "partition": "\(received.partition)", "offset": "\(received.offset)", "error": "\(error)",
+                    ]
+                )
+            }
+        }
+        return hints
     }
 
     private func commit(_ received: ReceivedMessage) async throws {
