@@ -8,38 +8,32 @@ struct SubscriberStateMachineTests {
         numbers.map { TopicPartition(topic: "events", partition: $0) }
     }
 
-    @Test("demand that arrives between a full buffer and parking is not lost")
-    func demandRacingPark() async throws {
+    @Test("demand that arrives between a full buffer and pausing is not lost")
+    func demandRacingPause() throws {
         var machine = SubscriberStateMachine()
         try machine.run()
-        guard case .poll(let epoch) = machine.nextPollAction() else {
+        guard case .poll(let epoch, paused: false) = machine.nextPollAction() else {
             Issue.record("expected to poll")
             return
         }
-        #expect(machine.produceMore() == nil)
-        await withCheckedContinuation { wakeup in
-            guard case .resume(let wakeup) = machine.park(wakeup, epoch: epoch) else {
-                Issue.record("parked although demand arrived")
-                return
-            }
-            wakeup.resume()
-        }
+        #expect(machine.produceMore() == false)
+        machine.bufferFull(epoch: epoch)
+        #expect(machine.nextPollAction() == .poll(epoch: epoch + 1, paused: false))
     }
 
-    @Test("a parked loop wakes up on demand, and on closing")
-    func parkedWakesUp() async throws {
+    @Test("a full buffer pauses the partitions but keeps polling; demand resumes them; closing stops")
+    func pauseAndResume() throws {
         var machine = SubscriberStateMachine()
         try machine.run()
-        for wake in [{ (m: inout SubscriberStateMachine) in m.produceMore() }, { $0.beginClosing() }] {
-            await withCheckedContinuation { wakeup in
-                let epoch: UInt64 = if case .poll(let epoch) = machine.nextPollAction() { epoch } else { 0 }
-                guard case .park = machine.park(wakeup, epoch: epoch) else {
-                    Issue.record("did not park")
-                    return
-                }
-                wake(&machine)?.resume()
-            }
+        guard case .poll(let epoch, _) = machine.nextPollAction() else {
+            Issue.record("expected to poll")
+            return
         }
+        machine.bufferFull(epoch: epoch)
+        #expect(machine.nextPollAction() == .poll(epoch: epoch, paused: true))
+        #expect(machine.produceMore() == true, "the caller must wake up the poll to resume")
+        #expect(machine.nextPollAction() == .poll(epoch: epoch + 1, paused: false))
+        machine.beginClosing()
         #expect(machine.nextPollAction() == .close)
     }
 
@@ -64,7 +58,7 @@ struct SubscriberStateMachineTests {
         machine.revoked(self.partitions(3))
         #expect(machine.assignment == Set(self.partitions(0, 2)))
 
-        _ = machine.finish()
+        machine.finish()
         #expect(machine.assignment.isEmpty)
         let finished = #expect(throws: KafkaError.self) { try machine.checkCommit(zero) }
         #expect(finished?.code == .shutDown)

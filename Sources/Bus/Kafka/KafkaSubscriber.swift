@@ -5,6 +5,10 @@ public import ServiceLifecycle
 
 /// Consumes one Kafka topic as a member of a consumer group, with manual, synchronous commits.
 ///
+/// The run loop polls all the time: when the consumer falls behind (`bufferHighWatermark`), it
+/// pauses the assigned partitions instead of stopping to poll, so rebalances and
+/// `max.poll.interval.ms` are served while the consumer is busy.
+///
 /// Rebalancing is eager by default (`range,roundrobin`): every rebalance revokes the whole
 /// assignment before the new one is handed out. Setting `partition.assignment.strategy` to
 /// `cooperative-sticky` in `extra` switches to incremental rebalancing; both are tracked.
@@ -55,8 +59,8 @@ public final class KafkaSubscriber: Service {
 
     /// The received messages, in order per partition; one iterator only.
     ///
-    /// Polling stops while `bufferHighWatermark` messages wait here. The sequence ends when `run()`
-    /// returns; dropping its iterator closes the consumer.
+    /// The assigned partitions are paused while `bufferHighWatermark` messages wait here. The
+    /// sequence ends when `run()` returns; dropping its iterator closes the consumer.
     public var messages: some AsyncSequence<ReceivedMessage, any Error> { self.sequence }
 
     /// The partitions of the topic currently assigned to this member (none during an eager rebalance).
@@ -90,7 +94,7 @@ public final class KafkaSubscriber: Service {
             try await withGracefulShutdownHandler {
                 try await self.pollUntilClosing()
             } onGracefulShutdown: {
-                self.state.withLockedValue { $0.beginClosing() }?.resume()
+                self.state.withLockedValue { $0.beginClosing() }
                 self.client.wakeUp()
             }
         } catch {
@@ -98,7 +102,7 @@ public final class KafkaSubscriber: Service {
             failure = error
         }
         await self.client.close()
-        self.state.withLockedValue { $0.finish() }?.resume()
+        self.state.withLockedValue { $0.finish() }
         if let failure {
             self.source.finish(failure)
             throw failure
@@ -112,38 +116,32 @@ public final class KafkaSubscriber: Service {
     /// How many messages the run loop has put into the buffer so far.
     var bufferedTotal: Int { self.state.withLockedValue { $0.bufferedTotal } }
 
+    /// Whether the consumer's partitions are paused for back-pressure now.
+    var isPaused: Bool { self.state.withLockedValue { $0.paused } }
+
+    /// Polls until closing. While the buffer is full the partitions are paused and the loop goes
+    /// on polling, which serves rebalances and resets `max.poll.interval.ms`; `produceMore` wakes
+    /// the poll up so they are resumed at once.
     private func pollUntilClosing() async throws {
+        let state = self.state
         while !Task.isCancelled {
-            guard case .poll(let epoch) = self.state.withLockedValue({ $0.nextPollAction() }) else { return }
+            guard case .poll(let epoch, let paused) = state.withLockedValue({ $0.nextPollAction() }) else { return }
             let batch = try await self.client.consumerPoll(
                 maxMessages: self.batchSize,
-                timeout: self.configuration.pollTimeout
+                timeout: self.configuration.pollTimeout,
+                paused: paused
             )
             if batch.isEmpty { continue }
             let result = self.source.yield(contentsOf: batch)
-            self.state.withLockedValue { $0.didBuffer(batch.count) }
+            state.withLockedValue { $0.didBuffer(batch.count) }
             switch result {
             case .produceMore:
                 continue
             case .stopProducing:
-                await self.parkUntilDemand(since: epoch)
+                state.withLockedValue { $0.bufferFull(epoch: epoch) }
             case .dropped:
                 return
             }
-        }
-    }
-
-    /// Waits, without polling, until the consumer wants more, or the subscriber closes.
-    private func parkUntilDemand(since epoch: UInt64) async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (wakeup: CheckedContinuation<Void, Never>) in
-                switch self.state.withLockedValue({ $0.park(wakeup, epoch: epoch) }) {
-                case .resume(let wakeup): wakeup.resume()
-                case .park: break
-                }
-            }
-        } onCancel: {
-            self.state.withLockedValue { $0.beginClosing() }?.resume()
         }
     }
 }
@@ -155,11 +153,13 @@ extension KafkaSubscriber {
         let client: RDKafkaClient
 
         func produceMore() {
-            self.state.withLockedValue { $0.produceMore() }?.resume()
+            if self.state.withLockedValue({ $0.produceMore() }) {
+                self.client.wakeUp()
+            }
         }
 
         func didTerminate() {
-            self.state.withLockedValue { $0.beginClosing() }?.resume()
+            self.state.withLockedValue { $0.beginClosing() }
             self.client.wakeUp()
         }
     }

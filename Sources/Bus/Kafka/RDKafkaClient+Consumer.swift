@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import NIOConcurrencyHelpers
 
 extension RDKafkaClient {
     /// Creates a group consumer; assignment changes arrive as events during `consumerPoll`/`close`.
@@ -29,10 +30,17 @@ extension RDKafkaClient {
 
     /// Waits up to `timeout` for a first message, then takes whatever else is ready, up to `maxMessages`.
     ///
-    /// Rebalance callbacks run inside this call. Transient errors are logged; a fatal one is thrown.
-    func consumerPoll(maxMessages: Int, timeout: Duration) async throws -> [ReceivedMessage] {
+    /// Rebalance callbacks run inside this call. With `paused`, the assigned partitions are paused
+    /// first (and those assigned while it lasts, by the rebalance callback), so the call serves the
+    /// group without fetching; without it, they are resumed. Transient errors are logged; a fatal
+    /// one is thrown.
+    func consumerPoll(maxMessages: Int, timeout: Duration, paused: Bool) async throws -> [ReceivedMessage] {
         let milliseconds = timeout.milliseconds
+        let context = self.callbackContext
         return try await self.blocking { handle in
+            if context.paused.withLockedValue({ $0 }) != paused {
+                self.setPaused(paused, handle: handle, context: context)
+            }
             var received: [ReceivedMessage] = []
             var wait = milliseconds
             while received.count < maxMessages, let message = rd_kafka_consumer_poll(handle, wait) {
@@ -45,6 +53,37 @@ extension RDKafkaClient {
                 }
             }
             return received
+        }
+    }
+
+    /// Pauses or resumes the whole current assignment (on the client's thread).
+    private func setPaused(_ paused: Bool, handle: OpaquePointer, context: CallbackContext) {
+        context.paused.withLockedValue { $0 = paused }
+        var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &current) == RD_KAFKA_RESP_ERR_NO_ERROR, let current else { return }
+        defer { rd_kafka_topic_partition_list_destroy(current) }
+        Self.setPaused(paused, handle: handle, partitions: current, logger: context.logger)
+    }
+
+    private static func setPaused(
+        _ paused: Bool,
+        handle: OpaquePointer,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        logger: Logger
+    ) {
+        guard partitions.pointee.cnt > 0 else { return }
+        let result =
+            paused
+            ? rd_kafka_pause_partitions(handle, partitions) : rd_kafka_resume_partitions(handle, partitions)
+        logger.debug(
+            paused ? "partitions paused" : "partitions resumed",
+            metadata: ["partitions": "\(Self.topicPartitions(partitions).map(\.partition))"]
+        )
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.error(
+                paused ? "pausing partitions failed" : "resuming partitions failed",
+                metadata: ["error": "\(Self.name(of: result))"]
+            )
         }
     }
 
@@ -160,6 +199,16 @@ extension RDKafkaClient {
                 cooperative
                 ? Self.code(consuming: rd_kafka_incremental_assign(handle, partitions))
                 : rd_kafka_assign(handle, partitions)
+            if let partitions {
+                // A partition assigned while the consumer wants nothing starts paused; otherwise
+                // make sure a pause from an earlier assignment does not stick to it.
+                Self.setPaused(
+                    context.paused.withLockedValue { $0 },
+                    handle: handle,
+                    partitions: partitions,
+                    logger: context.logger
+                )
+            }
             context.onEvent(.assigned(assigned))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let revoked = Self.topicPartitions(partitions)

@@ -28,6 +28,9 @@ final class RDKafkaClient: @unchecked Sendable {
     final class CallbackContext: Sendable {
         let logger: Logger
         let onEvent: @Sendable (Event) -> Void
+        /// Whether the consumer keeps its partitions paused (back-pressure); read and written on
+        /// the client's thread only (by `consumerPoll` and the rebalance callback).
+        let paused = NIOLockedValueBox(false)
 
         init(logger: Logger, onEvent: @escaping @Sendable (Event) -> Void) {
             self.logger = logger
@@ -41,6 +44,8 @@ final class RDKafkaClient: @unchecked Sendable {
     let pollQueue: OpaquePointer?
     let mockCluster: OpaquePointer?
     private let context: Unmanaged<CallbackContext>
+    /// The same context, held strongly: usable after `rd_kafka_destroy` released librdkafka's reference.
+    let callbackContext: CallbackContext
     private let thread: NIOThreadPool
     /// `true` until the handle is destroyed.
     private let liveness = NIOLockedValueBox(true)
@@ -52,7 +57,8 @@ final class RDKafkaClient: @unchecked Sendable {
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) throws {
         let conf = try Self.makeConf(settings)
-        let context = Unmanaged.passRetained(CallbackContext(logger: logger, onEvent: onEvent))
+        let callbackContext = CallbackContext(logger: logger, onEvent: onEvent)
+        let context = Unmanaged.passRetained(callbackContext)
         Self.installCallbacks(on: conf, kind: kind, context: context)
 
         var errorText = [CChar](repeating: 0, count: 512)
@@ -83,6 +89,7 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         self.handle = handle
         self.context = context
+        self.callbackContext = callbackContext
         self.logger = logger
         self.thread = NIOThreadPool(numberOfThreads: 1)
         if case .mockCluster = kind {} else { self.thread.start() }

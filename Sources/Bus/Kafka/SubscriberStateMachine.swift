@@ -1,9 +1,9 @@
 /// The subscriber's state: lifecycle, the group's assignment and the consumer's demand (back-pressure).
 ///
-/// Transitions never resume a continuation; they return it so the caller resumes it outside the lock.
+/// The run loop never stops polling (a consumer that is not polled serves no rebalance and leaves
+/// the group after `max.poll.interval.ms`): when the consumer wants nothing more, the loop asks
+/// librdkafka to pause the assigned partitions and goes on polling for rebalances and errors.
 struct SubscriberStateMachine {
-    typealias Wakeup = CheckedContinuation<Void, Never>
-
     enum Lifecycle: Equatable {
         case initial
         case running
@@ -16,8 +16,8 @@ struct SubscriberStateMachine {
     private(set) var assignment: Set<TopicPartition> = []
     /// Bumped by every `produceMore`, so a demand signal that races a full buffer is never lost.
     private var demandEpoch: UInt64 = 0
-    /// The run loop, parked while the buffer is full.
-    private var parked: Wakeup?
+    /// The consumer wants nothing more for now: the run loop keeps the partitions paused.
+    private(set) var paused = false
     /// Messages handed to the buffer so far (observability, and the back-pressure test).
     private(set) var bufferedTotal = 0
 
@@ -34,21 +34,15 @@ struct SubscriberStateMachine {
     }
 
     enum PollAction: Equatable {
-        /// Poll, remembering the demand epoch seen before yielding the result.
-        case poll(epoch: UInt64)
+        /// Poll, remembering the demand epoch seen before yielding the result; with `paused`, the
+        /// assigned partitions are paused first (the poll then serves rebalances and errors only).
+        case poll(epoch: UInt64, paused: Bool)
         /// Stop polling and close the consumer.
         case close
     }
 
     func nextPollAction() -> PollAction {
-        self.lifecycle == .running ? .poll(epoch: self.demandEpoch) : .close
-    }
-
-    enum ParkAction {
-        /// Demand arrived meanwhile (or the loop must close): resume the run loop right away.
-        case resume(Wakeup)
-        /// Stay parked until `produceMore`, shutdown or termination returns the wakeup.
-        case park
+        self.lifecycle == .running ? .poll(epoch: self.demandEpoch, paused: self.paused) : .close
     }
 
     /// A polled batch went into the buffer.
@@ -56,38 +50,32 @@ struct SubscriberStateMachine {
         self.bufferedTotal += count
     }
 
-    /// The buffer reported `stopProducing` for a batch yielded after `nextPollAction` returned `epoch`.
-    mutating func park(_ wakeup: Wakeup, epoch: UInt64) -> ParkAction {
-        guard self.lifecycle == .running, self.demandEpoch == epoch else { return .resume(wakeup) }
-        precondition(self.parked == nil, "only the run loop parks")
-        self.parked = wakeup
-        return .park
+    /// The buffer reported `stopProducing` for a batch yielded after `nextPollAction` returned
+    /// `epoch`: pause, unless demand arrived meanwhile.
+    mutating func bufferFull(epoch: UInt64) {
+        guard self.lifecycle == .running, self.demandEpoch == epoch else { return }
+        self.paused = true
     }
 
-    /// The consumer drained the buffer below the low watermark.
-    mutating func produceMore() -> Wakeup? {
+    /// The consumer drained the buffer below the low watermark; returns whether the partitions
+    /// were paused (the caller then wakes up the poll so they are resumed at once).
+    mutating func produceMore() -> Bool {
         self.demandEpoch &+= 1
-        return self.takeParked()
+        defer { self.paused = false }
+        return self.paused
     }
 
     /// Graceful shutdown was requested, or the consumer dropped the sequence.
-    mutating func beginClosing() -> Wakeup? {
+    mutating func beginClosing() {
         if self.lifecycle == .running || self.lifecycle == .initial {
             self.lifecycle = .closing
         }
-        return self.takeParked()
     }
 
     /// The consumer is closed and destroyed.
-    mutating func finish() -> Wakeup? {
+    mutating func finish() {
         self.lifecycle = .finished
         self.assignment = []
-        return self.takeParked()
-    }
-
-    private mutating func takeParked() -> Wakeup? {
-        defer { self.parked = nil }
-        return self.parked
     }
 
     /// The rebalance callback assigned partitions (incrementally for cooperative, in full for eager).
