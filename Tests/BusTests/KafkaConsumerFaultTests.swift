@@ -5,6 +5,48 @@ import Testing
 /// Issue #10, finding 11: the consumer's commits, back-pressure and rebalances.
 @Suite("Kafka consumer faults", .timeLimit(.minutes(2)))
 struct KafkaConsumerFaultTests {
+    /// (a) A commit is asynchronous and bounded: a coordinator that never answers (every broker
+    /// down) makes it throw `commitTimedOut` within `commitTimeout`, and the consumer goes on.
+    @Test("a commit while every broker is down throws commitTimedOut within the bound")
+    func commitDuringOutageIsBounded() async throws {
+        try await withDeadline(.seconds(60), "commit during outage") {
+            let test = try TestCluster(partitions: 1)
+            let publisher = try test.publisher()
+            let subscriber = try test.subscriber(group: "commit-outage") { $0.commitTimeout = .seconds(1) }
+            let collector = Collector(subscriber)
+            let sent = makeMessages(3, keys: ["alice"])
+            try await withServices([publisher, subscriber], shutdownTimeout: .seconds(20)) {
+                try await publisher.publish(sent)
+                let received = try await collector.wait(forCount: sent.count)
+                try await subscriber.commit(received[0])
+
+                try test.cluster.setBrokerDown(KafkaMockCluster.allBrokers)
+                let clock = ContinuousClock()
+                let start = clock.now
+                let error = await #expect(throws: (any Error).self) {
+                    try await withDeadline(.seconds(8), "a commit while every broker is down") {
+                        try await subscriber.commit(received[1])
+                    }
+                }
+                let elapsed = clock.now - start
+                #expect((error as? KafkaError)?.code == .commitTimedOut, "\(String(describing: error))")
+                #expect(elapsed < .seconds(3), "the commit returned after \(elapsed)")
+
+                try test.cluster.setBrokerUp(KafkaMockCluster.allBrokers)
+                try await withDeadline(.seconds(15), "a commit once the brokers are back") {
+                    while true {
+                        do {
+                            try await subscriber.commit(received[2])
+                            return
+                        } catch let error as KafkaError where error.code == .commitTimedOut {
+                            continue
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// (b) A member whose consumer stopped reading (a projector stuck retrying) keeps serving the
     /// group: it gives up partitions in a rebalance at once, not after `max.poll.interval.ms`.
     ///

@@ -3,11 +3,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 public import ServiceLifecycle
 
-/// Consumes one Kafka topic as a member of a consumer group, with manual, synchronous commits.
+/// Consumes one Kafka topic as a member of a consumer group, with manual commits.
 ///
 /// The run loop polls all the time: when the consumer falls behind (`bufferHighWatermark`), it
-/// pauses the assigned partitions instead of stopping to poll, so rebalances and
-/// `max.poll.interval.ms` are served while the consumer is busy.
+/// pauses the assigned partitions instead of stopping to poll, so rebalances, commit answers and
+/// `max.poll.interval.ms` are served while the consumer is busy. A commit is asynchronous and
+/// bounded by `commitTimeout`.
 ///
 /// Rebalancing is eager by default (`range,roundrobin`): every rebalance revokes the whole
 /// assignment before the new one is handed out. Setting `partition.assignment.strategy` to
@@ -70,16 +71,17 @@ public final class KafkaSubscriber: Service {
         }
     }
 
-    /// Commits `message.offset + 1` for its partition and waits for the coordinator to accept it.
+    /// Commits `message.offset + 1` for its partition and waits, at most `commitTimeout`, for
+    /// the coordinator to accept it. The poll loop goes on meanwhile.
     ///
     /// Throws `KafkaError` with code `.partitionRevoked` if the partition is no longer assigned to
     /// this member (or the group rebalanced under it): the partition's new owner will receive the
-    /// message again.
+    /// message again. Throws `.commitTimedOut` when the coordinator did not answer in time.
     public func commit(_ message: ReceivedMessage) async throws {
         let partition = TopicPartition(topic: message.topic, partition: message.partition)
         let state = self.state
         try state.withLockedValue { try $0.checkCommit(partition) }
-        try await self.client.commit(partition, offset: message.offset + 1) {
+        try await self.client.commit(partition, offset: message.offset + 1, timeout: self.configuration.commitTimeout) {
             try state.withLockedValue { try $0.checkCommit(partition) }
         }
     }

@@ -30,7 +30,7 @@ extension RDKafkaClient {
 
     /// Waits up to `timeout` for a first message, then takes whatever else is ready, up to `maxMessages`.
     ///
-    /// Rebalance callbacks run inside this call. With `paused`, the assigned partitions are paused
+    /// Rebalance callbacks and commit answers run inside this call. With `paused`, the assigned partitions are paused
     /// first (and those assigned while it lasts, by the rebalance callback), so the call serves the
     /// group without fetching; without it, they are resumed. Transient errors are logged; a fatal
     /// one is thrown.
@@ -87,31 +87,120 @@ extension RDKafkaClient {
         }
     }
 
-    /// Commits `offset` as the next offset to read in `partition`, synchronously, after `check` passes.
+    /// Commits `offset` as the next offset to read in `partition`, after `check` passes, and
+    /// waits at most `timeout` for the coordinator's answer.
     ///
-    /// `check` runs on the client's thread, where rebalance callbacks run too, so no revocation can
-    /// slip in between the check and the commit.
+    /// The commit is asynchronous (`rd_kafka_commit_queue` on the consumer's queue): the client's
+    /// thread only sends it and goes on polling; the answer arrives through a callback inside a
+    /// later poll. `check` runs on the client's thread, where rebalance callbacks run too, so no
+    /// revocation can slip in between the check and the commit. Throws `commitTimedOut` when no
+    /// answer came in time (the commit may still land later; nothing waits for it then).
     func commit(
         _ partition: TopicPartition,
         offset: Int64,
+        timeout: Duration,
         check: @escaping @Sendable () throws -> Void
     ) async throws {
-        try await self.blocking(wakingUpPoll: true) { handle in
-            try check()
-            guard let list = rd_kafka_topic_partition_list_new(1) else {
-                throw KafkaError(code: .commitFailed, message: "rd_kafka_topic_partition_list_new failed")
+        let outcome = CommitOutcome()
+        let commits = self.callbackContext.commits
+        let id = commits.add(outcome)
+        defer { _ = commits.take(id) }
+        let queue = self.pollQueue.map(SendablePointer.init)
+        self.enqueue(wakingUpPoll: true) { handle in
+            guard let handle, let queue else {
+                outcome.resume(.failure(KafkaError(code: .shutDown, message: "the Kafka client has shut down")))
+                return
             }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
-            entry?.pointee.offset = offset
-            var result = rd_kafka_commit(handle, list, 0)
-            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let entry {
-                result = entry.pointee.err
-            }
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw Self.commitError(result, partition)
+            do {
+                try check()
+                try Self.sendCommit(handle, partition, offset: offset, queue: queue.pointer, id: id)
+            } catch {
+                outcome.resume(.failure(error))
             }
         }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return }
+                outcome.resume(
+                    .failure(
+                        KafkaError(
+                            code: .commitTimedOut,
+                            message: "no answer to the commit of \(partition.topic)[\(partition.partition)] "
+                                + "within \(timeout)"
+                        )
+                    )
+                )
+            }
+            defer { group.cancelAll() }
+            try await withTaskCancellationHandler {
+                try await outcome.wait()
+            } onCancel: {
+                outcome.resume(.failure(CancellationError()))
+            }
+        }
+    }
+
+    /// A C pointer handed to the client's thread.
+    private struct SendablePointer: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private static func sendCommit(
+        _ handle: OpaquePointer,
+        _ partition: TopicPartition,
+        offset: Int64,
+        queue: OpaquePointer,
+        id: UInt
+    ) throws {
+        guard let list = rd_kafka_topic_partition_list_new(1) else {
+            throw KafkaError(code: .commitFailed, message: "rd_kafka_topic_partition_list_new failed")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+        entry?.pointee.offset = offset
+        let result = rd_kafka_commit_queue(
+            handle,
+            list,
+            queue,
+            { handle, error, offsets, opaque in
+                guard let handle, let context = rd_kafka_opaque(handle) else { return }
+                RDKafkaClient.handleCommitAnswer(
+                    RDKafkaClient.context(context),
+                    id: UInt(bitPattern: opaque),
+                    error: error,
+                    offsets: offsets
+                )
+            },
+            UnsafeMutableRawPointer(bitPattern: id)
+        )
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw Self.commitError(result, partition)
+        }
+    }
+
+    /// Runs inside a poll on the client's thread: the coordinator answered commit `id`.
+    private static func handleCommitAnswer(
+        _ context: CallbackContext,
+        id: UInt,
+        error: rd_kafka_resp_err_t,
+        offsets: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        guard let outcome = context.commits.take(id) else {
+            context.logger.debug("late commit answer", metadata: ["error": "\(Self.name(of: error))"])
+            return
+        }
+        var result = error
+        let partition = Self.topicPartitions(offsets).first ?? TopicPartition(topic: "", partition: -1)
+        if result == RD_KAFKA_RESP_ERR_NO_ERROR, let offsets, offsets.pointee.cnt > 0,
+            let elements = offsets.pointee.elems
+        {
+            result = elements[0].err
+        }
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            outcome.resume(.failure(Self.commitError(result, partition)))
+            return
+        }
+        outcome.resume(.success(()))
     }
 
     private static func commitError(_ result: rd_kafka_resp_err_t, _ partition: TopicPartition) -> KafkaError {

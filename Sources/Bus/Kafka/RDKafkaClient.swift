@@ -28,6 +28,8 @@ final class RDKafkaClient: @unchecked Sendable {
     final class CallbackContext: Sendable {
         let logger: Logger
         let onEvent: @Sendable (Event) -> Void
+        /// Offset commits waiting for the coordinator's answer (consumer only).
+        let commits = PendingCommits()
         /// Whether the consumer keeps its partitions paused (back-pressure); read and written on
         /// the client's thread only (by `consumerPoll` and the rebalance callback).
         let paused = NIOLockedValueBox(false)
@@ -149,6 +151,10 @@ final class RDKafkaClient: @unchecked Sendable {
         } catch {
             self.logger.debug("client already closed", metadata: ["error": "\(error)"])
         }
+        // No answer can arrive any more.
+        self.callbackContext.commits.failAll(
+            KafkaError(code: .shutDown, message: "the Kafka client has shut down")
+        )
         try? await self.thread.shutdownGracefully()
     }
 
@@ -187,6 +193,19 @@ final class RDKafkaClient: @unchecked Sendable {
             guard alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
             return try body(self.handle)
         }
+    }
+
+    /// Runs `body` on the client's own thread, after the calls queued before it, without waiting
+    /// for it; `body` receives `nil` instead of the handle once the client has shut down.
+    func enqueue(wakingUpPoll: Bool = false, _ body: @escaping @Sendable (OpaquePointer?) -> Void) {
+        self.thread.submit { state in
+            guard case .active = state, self.liveness.withLockedValue({ $0 }) else {
+                body(nil)
+                return
+            }
+            body(self.handle)
+        }
+        if wakingUpPoll { self.wakeUp() }
     }
 
     /// Runs a blocking call on the client's own thread and resumes the caller with its result.
