@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Bus
@@ -87,6 +88,91 @@ struct KafkaConsumerFaultTests {
                 }
                 #expect(stuck.bufferedTotal - buffered <= 10, "back-pressure held: \(stuck.bufferedTotal)")
             }
+        }
+    }
+
+    /// (c) Messages buffered before a rebalance belong to an assignment that is gone, even when the
+    /// partition comes back: they are dropped, and committing one is refused.
+    @Test("messages buffered before a rebalance are dropped and cannot be committed, even if the partition returns")
+    func staleMessagesAfterReassignment() async throws {
+        try await withDeadline(.seconds(80), "stale messages") {
+            let test = try TestCluster(partitions: 2)
+            let publisher = try test.publisher()
+            let first = try test.subscriber(group: "stale")
+            let sent = makeMessages(40, keys: (1...16).map { "user-\($0)" })
+            try await withServices([publisher, first]) {
+                try await eventually { first.assignedPartitions == [0, 1] }
+                try await publisher.publish(sent)
+                let reader = GatedReader(first, limit: 1)
+                let stale = try await reader.wait(forCount: 1)[0]
+                try await eventually { first.bufferedTotal >= sent.count }
+
+                // A second member takes one partition, commits all of it, and leaves again.
+                let second = try test.subscriber(group: "stale")
+                let secondCollector = Collector(second, commit: { _ in true })
+                var taken: Int32 = -1
+                try await withServices([second]) {
+                    try await eventually { second.assignedPartitions.count == 1 && first.assignedPartitions.count == 1 }
+                    taken = second.assignedPartitions[0]
+                    _ = try await secondCollector.wait(forCount: 1)
+                    try await Task.sleep(for: .seconds(1))
+                }
+                #expect(secondCollector.messages.allSatisfy { $0.partition == taken })
+                try await eventually { first.assignedPartitions == [0, 1] }
+
+                let error = await #expect(throws: KafkaError.self) { try await first.commit(stale) }
+                #expect(error?.code == .partitionRevoked)
+
+                reader.open()
+                try await Task.sleep(for: .milliseconds(1500))
+                let after = reader.messages.dropFirst()
+                // Everything of `taken` was committed by the second member: nothing of it may come back.
+                #expect(after.filter { $0.partition == taken }.isEmpty, "stale messages of partition \(taken)")
+                let places = after.map { "\($0.partition)/\($0.offset)" }
+                #expect(Set(places).count == places.count, "duplicates: \(places)")
+                reader.stop()
+            }
+        }
+    }
+}
+
+/// Reads a subscriber's messages up to a limit, then holds the iterator (and so the buffer)
+/// without reading until `open()`.
+final class GatedReader: Sendable {
+    private let received = Mutex<[ReceivedMessage]>([])
+    private let limit: Mutex<Int>
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(_ subscriber: KafkaSubscriber, limit: Int) {
+        self.limit = Mutex(limit)
+        let task = Task { [self] in
+            do {
+                var iterator = subscriber.messages.makeAsyncIterator()
+                while true {
+                    while self.received.withLock({ $0.count }) >= self.limit.withLock({ $0 }) {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    guard let message = try await iterator.next() else { return }
+                    self.received.withLock { $0.append(message) }
+                }
+            } catch {
+                return
+            }
+        }
+        self.task.withLock { $0 = task }
+    }
+
+    var messages: [ReceivedMessage] { self.received.withLock { $0 } }
+
+    func open() { self.limit.withLock { $0 = .max } }
+
+    func stop() { self.task.withLock { $0 }?.cancel() }
+
+    func wait(forCount count: Int) async throws -> [ReceivedMessage] {
+        while true {
+            let messages = self.messages
+            if messages.count >= count { return messages }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

@@ -63,4 +63,44 @@ struct SubscriberStateMachineTests {
         let finished = #expect(throws: KafkaError.self) { try machine.checkCommit(zero) }
         #expect(finished?.code == .shutDown)
     }
+
+    @Test("a message polled before its partition was revoked is stale, even once the partition is back")
+    func generations() throws {
+        var machine = SubscriberStateMachine()
+        try machine.run()
+        let zero = TopicPartition(topic: "events", partition: 0)
+        let one = TopicPartition(topic: "events", partition: 1)
+        machine.assigned([zero, one])
+        var message = ReceivedMessage(
+            message: BusMessage(key: "k", eventID: "e", payload: []),
+            topic: "events",
+            partition: 0,
+            offset: 7
+        )
+        message.assignmentGeneration = try #require(machine.generation(of: zero))
+        #expect(machine.isCurrent(message))
+        try machine.checkCommit(zero, generation: message.assignmentGeneration)
+
+        // Cooperative: another partition's change keeps this one's generation.
+        machine.revoked([one])
+        #expect(machine.isCurrent(message))
+
+        // Eager: everything revoked, then the same partition assigned again.
+        machine.revoked([zero])
+        machine.assigned([zero, one])
+        #expect(!machine.isCurrent(message))
+        let error = #expect(throws: KafkaError.self) {
+            try machine.checkCommit(zero, generation: message.assignmentGeneration)
+        }
+        #expect(error?.code == .partitionRevoked)
+        let fresh = try #require(machine.generation(of: zero))
+        try machine.checkCommit(zero, generation: fresh)
+
+        // Shutdown: close revokes everything, but what is buffered still drains (its commits fail).
+        message.assignmentGeneration = fresh
+        machine.beginClosing()
+        machine.revoked([zero, one])
+        #expect(machine.isCurrent(message))
+        #expect(throws: KafkaError.self) { try machine.checkCommit(zero, generation: fresh) }
+    }
 }

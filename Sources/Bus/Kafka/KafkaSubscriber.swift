@@ -8,7 +8,9 @@ public import ServiceLifecycle
 /// The run loop polls all the time: when the consumer falls behind (`bufferHighWatermark`), it
 /// pauses the assigned partitions instead of stopping to poll, so rebalances, commit answers and
 /// `max.poll.interval.ms` are served while the consumer is busy. A commit is asynchronous and
-/// bounded by `commitTimeout`.
+/// bounded by `commitTimeout`. Each message remembers the assignment it was polled under: once
+/// its partition is revoked (even if it comes back), the sequence drops it and its commit is
+/// refused with `partitionRevoked`.
 ///
 /// Rebalancing is eager by default (`range,roundrobin`): every rebalance revokes the whole
 /// assignment before the new one is handed out. Setting `partition.assignment.strategy` to
@@ -60,9 +62,25 @@ public final class KafkaSubscriber: Service {
 
     /// The received messages, in order per partition; one iterator only.
     ///
-    /// The assigned partitions are paused while `bufferHighWatermark` messages wait here. The
-    /// sequence ends when `run()` returns; dropping its iterator closes the consumer.
-    public var messages: some AsyncSequence<ReceivedMessage, any Error> { self.sequence }
+    /// The assigned partitions are paused while `bufferHighWatermark` messages wait here. Messages
+    /// of a partition revoked since they were polled are dropped, not delivered. The sequence ends
+    /// when `run()` returns; dropping its iterator closes the consumer.
+    public var messages: some AsyncSequence<ReceivedMessage, any Error> {
+        let state = self.state
+        return self.sequence.filter { message in
+            state.withLockedValue { state in
+                if state.isCurrent(message) { return true }
+                state.dropped()
+                return false
+            }
+        }
+    }
+
+    /// Whether `message` still belongs to this member's assignment: false once its partition was
+    /// revoked since it was received (its new owner receives it again), even if it came back.
+    public func isCurrent(_ message: ReceivedMessage) -> Bool {
+        self.state.withLockedValue { $0.isCurrent(message) }
+    }
 
     /// The partitions of the topic currently assigned to this member (none during an eager rebalance).
     public var assignedPartitions: [Int32] {
@@ -75,14 +93,16 @@ public final class KafkaSubscriber: Service {
     /// the coordinator to accept it. The poll loop goes on meanwhile.
     ///
     /// Throws `KafkaError` with code `.partitionRevoked` if the partition is no longer assigned to
-    /// this member (or the group rebalanced under it): the partition's new owner will receive the
-    /// message again. Throws `.commitTimedOut` when the coordinator did not answer in time.
+    /// this member, was revoked since the message was received, or the group rebalanced under the
+    /// commit: the partition's owner will receive the message again. Throws `.commitTimedOut` when
+    /// the coordinator did not answer in time.
     public func commit(_ message: ReceivedMessage) async throws {
-        let partition = TopicPartition(topic: message.topic, partition: message.partition)
+        let partition = message.topicPartition
+        let generation = message.assignmentGeneration
         let state = self.state
-        try state.withLockedValue { try $0.checkCommit(partition) }
+        try state.withLockedValue { try $0.checkCommit(partition, generation: generation) }
         try await self.client.commit(partition, offset: message.offset + 1, timeout: self.configuration.commitTimeout) {
-            try state.withLockedValue { try $0.checkCommit(partition) }
+            try state.withLockedValue { try $0.checkCommit(partition, generation: generation) }
         }
     }
 
@@ -118,6 +138,9 @@ public final class KafkaSubscriber: Service {
     /// How many messages the run loop has put into the buffer so far.
     var bufferedTotal: Int { self.state.withLockedValue { $0.bufferedTotal } }
 
+    /// How many stale messages (of partitions revoked since they were polled) were dropped so far.
+    var droppedTotal: Int { self.state.withLockedValue { $0.droppedTotal } }
+
     /// Whether the consumer's partitions are paused for back-pressure now.
     var isPaused: Bool { self.state.withLockedValue { $0.paused } }
 
@@ -132,7 +155,9 @@ public final class KafkaSubscriber: Service {
                 maxMessages: self.batchSize,
                 timeout: self.configuration.pollTimeout,
                 paused: paused
-            )
+            ) { partition in
+                state.withLockedValue { $0.generation(of: partition) }
+            }
             if batch.isEmpty { continue }
             let result = self.source.yield(contentsOf: batch)
             state.withLockedValue { $0.didBuffer(batch.count) }

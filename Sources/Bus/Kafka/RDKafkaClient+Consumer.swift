@@ -30,11 +30,18 @@ extension RDKafkaClient {
 
     /// Waits up to `timeout` for a first message, then takes whatever else is ready, up to `maxMessages`.
     ///
-    /// Rebalance callbacks and commit answers run inside this call. With `paused`, the assigned partitions are paused
-    /// first (and those assigned while it lasts, by the rebalance callback), so the call serves the
-    /// group without fetching; without it, they are resumed. Transient errors are logged; a fatal
-    /// one is thrown.
-    func consumerPoll(maxMessages: Int, timeout: Duration, paused: Bool) async throws -> [ReceivedMessage] {
+    /// Rebalance callbacks and commit answers run inside this call. With `paused`, the assigned
+    /// partitions are paused first (and those assigned while it lasts, by the rebalance callback),
+    /// so the call serves the group without fetching; without it, they are resumed. `generation`
+    /// tags each message right after it is received, on this thread, where rebalances happen too;
+    /// `nil` drops it (its partition is not assigned). Transient errors are logged; a fatal one is
+    /// thrown.
+    func consumerPoll(
+        maxMessages: Int,
+        timeout: Duration,
+        paused: Bool,
+        generation: @escaping @Sendable (TopicPartition) -> UInt64?
+    ) async throws -> [ReceivedMessage] {
         let milliseconds = timeout.milliseconds
         let context = self.callbackContext
         return try await self.blocking { handle in
@@ -47,7 +54,10 @@ extension RDKafkaClient {
                 defer { rd_kafka_message_destroy(message) }
                 wait = 0
                 if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    received.append(Self.receivedMessage(message))
+                    var tagged = Self.receivedMessage(message)
+                    guard let current = generation(tagged.topicPartition) else { continue }
+                    tagged.assignmentGeneration = current
+                    received.append(tagged)
                 } else {
                     try self.handleConsumerError(handle, message)
                 }

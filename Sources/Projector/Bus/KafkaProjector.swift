@@ -57,7 +57,10 @@ public struct KafkaProjector: Service {
     }
 
     func handle(_ batch: [ReceivedMessage]) async throws {
-        let hints = hints(batch)
+        // Messages of partitions revoked since they were received belong to another member now:
+        // it receives them again from the last committed offset.
+        var batch = batch.filter(subscriber.isCurrent)
+        var hints = hints(batch)
         var attempt = 0
         while !hints.isEmpty {
             do {
@@ -68,6 +71,12 @@ public struct KafkaProjector: Service {
                 attempt += 1
                 logger.error("projection failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
+                // The subscriber serves rebalances meanwhile: retry only what is still ours.
+                let current = batch.filter(subscriber.isCurrent)
+                if current.count != batch.count {
+                    batch = current
+                    hints = self.hints(batch)
+                }
             }
         }
         // Messages of one partition arrive in offset order: its last one covers the batch.
