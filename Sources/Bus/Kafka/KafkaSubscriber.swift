@@ -106,6 +106,21 @@ public final class KafkaSubscriber: Service {
         }
     }
 
+    /// The oldest offset the brokers still keep (`low`) and the next one they will write (`high`),
+    /// per partition of the topic, asked of each partition's leader.
+    public func watermarks(partitions: [Int32], timeout: Duration = .seconds(10)) async throws -> [Int32: Watermarks] {
+        var result: [Int32: Watermarks] = [:]
+        for partition in partitions {
+            let (low, high) = try await self.client.queryWatermarks(
+                topic: self.configuration.topic,
+                partition: partition,
+                timeout: timeout
+            )
+            result[partition] = Watermarks(low: low, high: high)
+        }
+        return result
+    }
+
     /// Joins the group and polls until graceful shutdown, cancellation or the iterator is dropped;
     /// then leaves the group (`rd_kafka_consumer_close`) and destroys the consumer.
     public func run() async throws {
@@ -190,4 +205,19 @@ extension KafkaSubscriber {
             self.client.wakeUp()
         }
     }
+}
+
+/// A partition's offsets as the brokers keep them: `low` is the oldest message still held (older
+/// ones were deleted by retention), `high` the offset the next message will get.
+public struct Watermarks: Sendable, Hashable {
+    public var low: Int64
+    public var high: Int64
+
+    public init(low: Int64, high: Int64) {
+        self.low = low
+        self.high = high
+    }
+
+    /// Messages a consumer starting from the beginning can still read.
+    public var available: Int64 { self.high - self.low }
 }

@@ -213,6 +213,21 @@ extension RDKafkaClient {
         outcome.resume(.success(()))
     }
 
+    /// The low (oldest kept) and high (next to be written) offsets of `partition`, asked of its
+    /// leader (a blocking call, on the client's thread).
+    func queryWatermarks(topic: String, partition: Int32, timeout: Duration) async throws -> (low: Int64, high: Int64) {
+        let milliseconds = timeout.milliseconds
+        return try await self.blocking(wakingUpPoll: true) { handle in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let result = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, milliseconds)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw Self.error(.watermarksFailed, result)
+            }
+            return (low, high)
+        }
+    }
+
     private static func commitError(_ result: rd_kafka_resp_err_t, _ partition: TopicPartition) -> KafkaError {
         switch result {
         case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID,
