@@ -31,28 +31,36 @@ public struct KafkaProjector: Service {
     public func run() async throws {
         let buffer = BatchBuffer<ReceivedMessage>(capacity: maxBatch)
         let subscriber = self.subscriber
-        try await withThrowingDiscardingTaskGroup { group in
-            // The iterator must outlive the projection loop: dropping it closes the subscriber,
-            // which must not finish before this service has.
-            group.addTask {
-                do {
-                    for try await received in subscriber.messages { await buffer.push(received) }
-                    buffer.finish()
-                } catch {
-                    buffer.finish(throwing: error)
-                }
-            }
+        // The iterator must outlive this service: dropping it (or cancelling its task) closes the
+        // subscriber, which must not finish before this service has, or the service group takes
+        // it for a failure. So it runs in its own task, which ends when the subscriber's sequence
+        // does (the subscriber is shut down after this service), or when this service is cancelled.
+        let feeding = Task {
             do {
+                for try await received in subscriber.messages { await buffer.push(received) }
+                buffer.finish()
+            } catch {
+                buffer.finish(throwing: error)
+            }
+        }
+        defer {
+            // Whatever still arrives is dropped (its offsets are not committed: the partitions'
+            // next owner receives it again) without blocking the feeding task.
+            buffer.stop()
+        }
+        do {
+            try await withTaskCancellationHandler {
                 try await cancelWhenGracefulShutdown {
                     while let batch = try await buffer.take(upTo: maxBatch) {
                         try await handle(batch)
                     }
                 }
-            } catch is CancellationError {
-                // Graceful shutdown: the batch being handled was either committed or will be
-                // redelivered to the next owner of its partitions.
+            } onCancel: {
+                feeding.cancel()
             }
-            group.cancelAll()
+        } catch is CancellationError {
+            // Graceful shutdown: the batch being handled was either committed or will be
+            // redelivered to the next owner of its partitions.
         }
     }
 
