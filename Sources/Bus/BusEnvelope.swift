@@ -53,6 +53,38 @@ public struct BusEnvelope: Sendable, Hashable {
         return BusMessage(key: String(streamID), eventID: id, payload: json)
     }
 
+    /// What a consumer that trusts only the event store takes from a message: which stream
+    /// moved, and to which version. The events themselves are read from the store.
+    public struct Hint: Sendable, Hashable {
+        public var streamID: Int64
+        public var version: Int64
+
+        public init(streamID: Int64, version: Int64) {
+            self.streamID = streamID
+            self.version = version
+        }
+
+        private struct Fields: Decodable {
+            var stream_id: Int64
+            var version: Int64
+        }
+
+        /// The `stream_id` and `version` of an envelope (nothing else is decoded); throws
+        /// `Invalid` for anything else.
+        public init(decoding message: BusMessage) throws {
+            let fields: Fields
+            do {
+                fields = try JSONDecoder().decode(Fields.self, from: Data(message.payload))
+            } catch {
+                throw Invalid(description: "not an Almanac envelope: \(error)")
+            }
+            guard fields.version > 0 else {
+                throw Invalid(description: "version \(fields.version) is not a stream version")
+            }
+            self.init(streamID: fields.stream_id, version: fields.version)
+        }
+    }
+
     private struct Header: Decodable {
         var event_id: UUID
         var stream_id: Int64

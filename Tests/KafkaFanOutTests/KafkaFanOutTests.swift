@@ -268,6 +268,52 @@ struct KafkaFanOutTests {
         }
     }
 
+    /// Finding 10: the store is the authority. A well-formed envelope at a stream's next version
+    /// whose payload is not the store's event (forged, or corrupted on the way) must not reach the
+    /// feed, and the real event at that version must.
+    @Test func aForgedEnvelopeAtTheNextVersionDoesNotReachTheFeed() async throws {
+        let cluster = try Cluster(partitions: 2)
+        defer { cluster.mock.shutdown() }
+        try await TestDatabase.withStore(poolSize: 12) { store in
+            let services = AlmanacServices(store: store)
+            let users = try await Self.writeEvents(services, users: 2, seed: 5)
+            let rogue = try cluster.publisher()
+            let pipeline = try await Self.pipeline(cluster, store: store, member: "projector-trust")
+            try await Self.whileRunning([rogue] + pipeline) {
+                try await Self.waitForProjection(store, users: users)
+                let user = users[0]
+                let next = try await store.version(of: user) + 1
+                let forged = TodoEvent.todoCreated(
+                    TodoCreated(
+                        todoID: 9_999,
+                        uid: "forged",
+                        title: "FORGED",
+                        description: "",
+                        completed: false,
+                        deadline: nil,
+                        at: Timestamp(microseconds: 1_770_000_000_000_000)
+                    )
+                )
+                let envelope = BusEnvelope(
+                    eventID: UUID(),
+                    streamID: user,
+                    version: next,
+                    type: forged.type,
+                    data: EventCoding.encode(forged),
+                    recordedAt: 1_770_000_000_000_000,
+                    position: 0
+                )
+                // Same key as the relay's messages for this user: same partition, ahead of the real
+                // event at that version, which is appended (and relayed) only afterwards.
+                try await rogue.publish([envelope.message])
+                try await Task.sleep(for: .milliseconds(300))
+                try await Self.append(services, user: user, codes: [0, 1, 2])
+                try await Self.waitForProjection(store, users: users)
+            }
+            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+        }
+    }
+
     @Test func envelopesRoundTrip() throws {
         let event = TodoEvent.todoCreated(
             TodoCreated(

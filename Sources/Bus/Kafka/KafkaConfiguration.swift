@@ -16,6 +16,9 @@ public struct KafkaConfiguration: Sendable {
     public var pollTimeout: Duration
     /// How long the publisher's graceful shutdown waits for unacknowledged messages before failing them.
     public var shutdownFlushTimeout: Duration
+    /// How long `KafkaSubscriber.commit` waits for the group coordinator to answer before it
+    /// throws `commitTimedOut` (the commit may still land later; nothing waits for it).
+    public var commitTimeout: Duration
     /// The subscriber stops polling when this many received messages wait in its buffer...
     public var bufferHighWatermark: Int
     /// ...and polls again when fewer than this many are left.
@@ -34,6 +37,7 @@ public struct KafkaConfiguration: Sendable {
         self.extra = extra
         self.pollTimeout = .milliseconds(100)
         self.shutdownFlushTimeout = .seconds(10)
+        self.commitTimeout = .seconds(10)
         self.bufferHighWatermark = 1000
         self.bufferLowWatermark = 100
     }

@@ -22,8 +22,12 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let deliveryFailed = Code("deliveryFailed")
         /// The message's partition is no longer assigned to this group member; its new owner will see it again.
         public static let partitionRevoked = Code("partitionRevoked")
+        /// The group coordinator did not answer an offset commit within `commitTimeout`.
+        public static let commitTimedOut = Code("commitTimedOut")
         /// An offset commit failed for another reason.
         public static let commitFailed = Code("commitFailed")
+        /// Asking a partition's leader for its low and high watermarks failed.
+        public static let watermarksFailed = Code("watermarksFailed")
         /// Subscribing to the topic failed.
         public static let subscribeFailed = Code("subscribeFailed")
         /// librdkafka raised a fatal error; the client cannot continue.

@@ -3,7 +3,14 @@ import NIOConcurrencyHelpers
 import NIOCore
 public import ServiceLifecycle
 
-/// Consumes one Kafka topic as a member of a consumer group, with manual, synchronous commits.
+/// Consumes one Kafka topic as a member of a consumer group, with manual commits.
+///
+/// The run loop polls all the time: when the consumer falls behind (`bufferHighWatermark`), it
+/// pauses the assigned partitions instead of stopping to poll, so rebalances, commit answers and
+/// `max.poll.interval.ms` are served while the consumer is busy. A commit is asynchronous and
+/// bounded by `commitTimeout`. Each message remembers the assignment it was polled under: once
+/// its partition is revoked (even if it comes back), the sequence drops it and its commit is
+/// refused with `partitionRevoked`.
 ///
 /// Rebalancing is eager by default (`range,roundrobin`): every rebalance revokes the whole
 /// assignment before the new one is handed out. Setting `partition.assignment.strategy` to
@@ -55,9 +62,25 @@ public final class KafkaSubscriber: Service {
 
     /// The received messages, in order per partition; one iterator only.
     ///
-    /// Polling stops while `bufferHighWatermark` messages wait here. The sequence ends when `run()`
-    /// returns; dropping its iterator closes the consumer.
-    public var messages: some AsyncSequence<ReceivedMessage, any Error> { self.sequence }
+    /// The assigned partitions are paused while `bufferHighWatermark` messages wait here. Messages
+    /// of a partition revoked since they were polled are dropped, not delivered. The sequence ends
+    /// when `run()` returns; dropping its iterator closes the consumer.
+    public var messages: some AsyncSequence<ReceivedMessage, any Error> {
+        let state = self.state
+        return self.sequence.filter { message in
+            state.withLockedValue { state in
+                if state.isCurrent(message) { return true }
+                state.dropped()
+                return false
+            }
+        }
+    }
+
+    /// Whether `message` still belongs to this member's assignment: false once its partition was
+    /// revoked since it was received (its new owner receives it again), even if it came back.
+    public func isCurrent(_ message: ReceivedMessage) -> Bool {
+        self.state.withLockedValue { $0.isCurrent(message) }
+    }
 
     /// The partitions of the topic currently assigned to this member (none during an eager rebalance).
     public var assignedPartitions: [Int32] {
@@ -66,18 +89,36 @@ public final class KafkaSubscriber: Service {
         }
     }
 
-    /// Commits `message.offset + 1` for its partition and waits for the coordinator to accept it.
+    /// Commits `message.offset + 1` for its partition and waits, at most `commitTimeout`, for
+    /// the coordinator to accept it. The poll loop goes on meanwhile.
     ///
     /// Throws `KafkaError` with code `.partitionRevoked` if the partition is no longer assigned to
-    /// this member (or the group rebalanced under it): the partition's new owner will receive the
-    /// message again.
+    /// this member, was revoked since the message was received, or the group rebalanced under the
+    /// commit: the partition's owner will receive the message again. Throws `.commitTimedOut` when
+    /// the coordinator did not answer in time.
     public func commit(_ message: ReceivedMessage) async throws {
-        let partition = TopicPartition(topic: message.topic, partition: message.partition)
+        let partition = message.topicPartition
+        let generation = message.assignmentGeneration
         let state = self.state
-        try state.withLockedValue { try $0.checkCommit(partition) }
-        try await self.client.commit(partition, offset: message.offset + 1) {
-            try state.withLockedValue { try $0.checkCommit(partition) }
+        try state.withLockedValue { try $0.checkCommit(partition, generation: generation) }
+        try await self.client.commit(partition, offset: message.offset + 1, timeout: self.configuration.commitTimeout) {
+            try state.withLockedValue { try $0.checkCommit(partition, generation: generation) }
         }
+    }
+
+    /// The oldest offset the brokers still keep (`low`) and the next one they will write (`high`),
+    /// per partition of the topic, asked of each partition's leader.
+    public func watermarks(partitions: [Int32], timeout: Duration = .seconds(10)) async throws -> [Int32: Watermarks] {
+        var result: [Int32: Watermarks] = [:]
+        for partition in partitions {
+            let (low, high) = try await self.client.queryWatermarks(
+                topic: self.configuration.topic,
+                partition: partition,
+                timeout: timeout
+            )
+            result[partition] = Watermarks(low: low, high: high)
+        }
+        return result
     }
 
     /// Joins the group and polls until graceful shutdown, cancellation or the iterator is dropped;
@@ -90,7 +131,7 @@ public final class KafkaSubscriber: Service {
             try await withGracefulShutdownHandler {
                 try await self.pollUntilClosing()
             } onGracefulShutdown: {
-                self.state.withLockedValue { $0.beginClosing() }?.resume()
+                self.state.withLockedValue { $0.beginClosing() }
                 self.client.wakeUp()
             }
         } catch {
@@ -98,7 +139,7 @@ public final class KafkaSubscriber: Service {
             failure = error
         }
         await self.client.close()
-        self.state.withLockedValue { $0.finish() }?.resume()
+        self.state.withLockedValue { $0.finish() }
         if let failure {
             self.source.finish(failure)
             throw failure
@@ -112,38 +153,37 @@ public final class KafkaSubscriber: Service {
     /// How many messages the run loop has put into the buffer so far.
     var bufferedTotal: Int { self.state.withLockedValue { $0.bufferedTotal } }
 
+    /// How many stale messages (of partitions revoked since they were polled) were dropped so far.
+    var droppedTotal: Int { self.state.withLockedValue { $0.droppedTotal } }
+
+    /// Whether the consumer's partitions are paused for back-pressure now.
+    var isPaused: Bool { self.state.withLockedValue { $0.paused } }
+
+    /// Polls until closing. While the buffer is full the partitions are paused and the loop goes
+    /// on polling, which serves rebalances and resets `max.poll.interval.ms`; `produceMore` wakes
+    /// the poll up so they are resumed at once.
     private func pollUntilClosing() async throws {
+        let state = self.state
         while !Task.isCancelled {
-            guard case .poll(let epoch) = self.state.withLockedValue({ $0.nextPollAction() }) else { return }
+            guard case .poll(let epoch, let paused) = state.withLockedValue({ $0.nextPollAction() }) else { return }
             let batch = try await self.client.consumerPoll(
                 maxMessages: self.batchSize,
-                timeout: self.configuration.pollTimeout
-            )
+                timeout: self.configuration.pollTimeout,
+                paused: paused
+            ) { partition in
+                state.withLockedValue { $0.generation(of: partition) }
+            }
             if batch.isEmpty { continue }
             let result = self.source.yield(contentsOf: batch)
-            self.state.withLockedValue { $0.didBuffer(batch.count) }
+            state.withLockedValue { $0.didBuffer(batch.count) }
             switch result {
             case .produceMore:
                 continue
             case .stopProducing:
-                await self.parkUntilDemand(since: epoch)
+                state.withLockedValue { $0.bufferFull(epoch: epoch) }
             case .dropped:
                 return
             }
-        }
-    }
-
-    /// Waits, without polling, until the consumer wants more, or the subscriber closes.
-    private func parkUntilDemand(since epoch: UInt64) async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (wakeup: CheckedContinuation<Void, Never>) in
-                switch self.state.withLockedValue({ $0.park(wakeup, epoch: epoch) }) {
-                case .resume(let wakeup): wakeup.resume()
-                case .park: break
-                }
-            }
-        } onCancel: {
-            self.state.withLockedValue { $0.beginClosing() }?.resume()
         }
     }
 }
@@ -155,12 +195,29 @@ extension KafkaSubscriber {
         let client: RDKafkaClient
 
         func produceMore() {
-            self.state.withLockedValue { $0.produceMore() }?.resume()
+            if self.state.withLockedValue({ $0.produceMore() }) {
+                self.client.wakeUp()
+            }
         }
 
         func didTerminate() {
-            self.state.withLockedValue { $0.beginClosing() }?.resume()
+            self.state.withLockedValue { $0.beginClosing() }
             self.client.wakeUp()
         }
     }
+}
+
+/// A partition's offsets as the brokers keep them: `low` is the oldest message still held (older
+/// ones were deleted by retention), `high` the offset the next message will get.
+public struct Watermarks: Sendable, Hashable {
+    public var low: Int64
+    public var high: Int64
+
+    public init(low: Int64, high: Int64) {
+        self.low = low
+        self.high = high
+    }
+
+    /// Messages a consumer starting from the beginning can still read.
+    public var available: Int64 { self.high - self.low }
 }

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import NIOConcurrencyHelpers
 
 extension RDKafkaClient {
     /// Creates a group consumer; assignment changes arrive as events during `consumerPoll`/`close`.
@@ -29,17 +30,34 @@ extension RDKafkaClient {
 
     /// Waits up to `timeout` for a first message, then takes whatever else is ready, up to `maxMessages`.
     ///
-    /// Rebalance callbacks run inside this call. Transient errors are logged; a fatal one is thrown.
-    func consumerPoll(maxMessages: Int, timeout: Duration) async throws -> [ReceivedMessage] {
+    /// Rebalance callbacks and commit answers run inside this call. With `paused`, the assigned
+    /// partitions are paused first (and those assigned while it lasts, by the rebalance callback),
+    /// so the call serves the group without fetching; without it, they are resumed. `generation`
+    /// tags each message right after it is received, on this thread, where rebalances happen too;
+    /// `nil` drops it (its partition is not assigned). Transient errors are logged; a fatal one is
+    /// thrown.
+    func consumerPoll(
+        maxMessages: Int,
+        timeout: Duration,
+        paused: Bool,
+        generation: @escaping @Sendable (TopicPartition) -> UInt64?
+    ) async throws -> [ReceivedMessage] {
         let milliseconds = timeout.milliseconds
+        let context = self.callbackContext
         return try await self.blocking { handle in
+            if context.paused.withLockedValue({ $0 }) != paused {
+                self.setPaused(paused, handle: handle, context: context)
+            }
             var received: [ReceivedMessage] = []
             var wait = milliseconds
             while received.count < maxMessages, let message = rd_kafka_consumer_poll(handle, wait) {
                 defer { rd_kafka_message_destroy(message) }
                 wait = 0
                 if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    received.append(Self.receivedMessage(message))
+                    var tagged = Self.receivedMessage(message)
+                    guard let current = generation(tagged.topicPartition) else { continue }
+                    tagged.assignmentGeneration = current
+                    received.append(tagged)
                 } else {
                     try self.handleConsumerError(handle, message)
                 }
@@ -48,30 +66,165 @@ extension RDKafkaClient {
         }
     }
 
-    /// Commits `offset` as the next offset to read in `partition`, synchronously, after `check` passes.
+    /// Pauses or resumes the whole current assignment (on the client's thread).
+    private func setPaused(_ paused: Bool, handle: OpaquePointer, context: CallbackContext) {
+        context.paused.withLockedValue { $0 = paused }
+        var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &current) == RD_KAFKA_RESP_ERR_NO_ERROR, let current else { return }
+        defer { rd_kafka_topic_partition_list_destroy(current) }
+        Self.setPaused(paused, handle: handle, partitions: current, logger: context.logger)
+    }
+
+    private static func setPaused(
+        _ paused: Bool,
+        handle: OpaquePointer,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        logger: Logger
+    ) {
+        guard partitions.pointee.cnt > 0 else { return }
+        let result =
+            paused
+            ? rd_kafka_pause_partitions(handle, partitions) : rd_kafka_resume_partitions(handle, partitions)
+        logger.debug(
+            paused ? "partitions paused" : "partitions resumed",
+            metadata: ["partitions": "\(Self.topicPartitions(partitions).map(\.partition))"]
+        )
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.error(
+                paused ? "pausing partitions failed" : "resuming partitions failed",
+                metadata: ["error": "\(Self.name(of: result))"]
+            )
+        }
+    }
+
+    /// Commits `offset` as the next offset to read in `partition`, after `check` passes, and
+    /// waits at most `timeout` for the coordinator's answer.
     ///
-    /// `check` runs on the client's thread, where rebalance callbacks run too, so no revocation can
-    /// slip in between the check and the commit.
+    /// The commit is asynchronous (`rd_kafka_commit_queue` on the consumer's queue): the client's
+    /// thread only sends it and goes on polling; the answer arrives through a callback inside a
+    /// later poll. `check` runs on the client's thread, where rebalance callbacks run too, so no
+    /// revocation can slip in between the check and the commit. Throws `commitTimedOut` when no
+    /// answer came in time (the commit may still land later; nothing waits for it then).
     func commit(
         _ partition: TopicPartition,
         offset: Int64,
+        timeout: Duration,
         check: @escaping @Sendable () throws -> Void
     ) async throws {
-        try await self.blocking(wakingUpPoll: true) { handle in
-            try check()
-            guard let list = rd_kafka_topic_partition_list_new(1) else {
-                throw KafkaError(code: .commitFailed, message: "rd_kafka_topic_partition_list_new failed")
+        let outcome = CommitOutcome()
+        let commits = self.callbackContext.commits
+        let id = commits.add(outcome)
+        defer { _ = commits.take(id) }
+        let queue = self.pollQueue.map(SendablePointer.init)
+        self.enqueue(wakingUpPoll: true) { handle in
+            guard let handle, let queue else {
+                outcome.resume(.failure(KafkaError(code: .shutDown, message: "the Kafka client has shut down")))
+                return
             }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
-            entry?.pointee.offset = offset
-            var result = rd_kafka_commit(handle, list, 0)
-            if result == RD_KAFKA_RESP_ERR_NO_ERROR, let entry {
-                result = entry.pointee.err
+            do {
+                try check()
+                try Self.sendCommit(handle, partition, offset: offset, queue: queue.pointer, id: id)
+            } catch {
+                outcome.resume(.failure(error))
             }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return }
+                outcome.resume(
+                    .failure(
+                        KafkaError(
+                            code: .commitTimedOut,
+                            message: "no answer to the commit of \(partition.topic)[\(partition.partition)] "
+                                + "within \(timeout)"
+                        )
+                    )
+                )
+            }
+            defer { group.cancelAll() }
+            try await withTaskCancellationHandler {
+                try await outcome.wait()
+            } onCancel: {
+                outcome.resume(.failure(CancellationError()))
+            }
+        }
+    }
+
+    /// A C pointer handed to the client's thread.
+    private struct SendablePointer: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private static func sendCommit(
+        _ handle: OpaquePointer,
+        _ partition: TopicPartition,
+        offset: Int64,
+        queue: OpaquePointer,
+        id: UInt
+    ) throws {
+        guard let list = rd_kafka_topic_partition_list_new(1) else {
+            throw KafkaError(code: .commitFailed, message: "rd_kafka_topic_partition_list_new failed")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let entry = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)
+        entry?.pointee.offset = offset
+        let result = rd_kafka_commit_queue(
+            handle,
+            list,
+            queue,
+            { handle, error, offsets, opaque in
+                guard let handle, let context = rd_kafka_opaque(handle) else { return }
+                RDKafkaClient.handleCommitAnswer(
+                    RDKafkaClient.context(context),
+                    id: UInt(bitPattern: opaque),
+                    error: error,
+                    offsets: offsets
+                )
+            },
+            UnsafeMutableRawPointer(bitPattern: id)
+        )
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw Self.commitError(result, partition)
+        }
+    }
+
+    /// Runs inside a poll on the client's thread: the coordinator answered commit `id`.
+    private static func handleCommitAnswer(
+        _ context: CallbackContext,
+        id: UInt,
+        error: rd_kafka_resp_err_t,
+        offsets: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        guard let outcome = context.commits.take(id) else {
+            context.logger.debug("late commit answer", metadata: ["error": "\(Self.name(of: error))"])
+            return
+        }
+        var result = error
+        let partition = Self.topicPartitions(offsets).first ?? TopicPartition(topic: "", partition: -1)
+        if result == RD_KAFKA_RESP_ERR_NO_ERROR, let offsets, offsets.pointee.cnt > 0,
+            let elements = offsets.pointee.elems
+        {
+            result = elements[0].err
+        }
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            outcome.resume(.failure(Self.commitError(result, partition)))
+            return
+        }
+        outcome.resume(.success(()))
+    }
+
+    /// The low (oldest kept) and high (next to be written) offsets of `partition`, asked of its
+    /// leader (a blocking call, on the client's thread).
+    func queryWatermarks(topic: String, partition: Int32, timeout: Duration) async throws -> (low: Int64, high: Int64) {
+        let milliseconds = timeout.milliseconds
+        return try await self.blocking(wakingUpPoll: true) { handle in
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let result = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, milliseconds)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw Self.commitError(result, partition)
+                throw Self.error(.watermarksFailed, result)
             }
+            return (low, high)
         }
     }
 
@@ -160,6 +313,16 @@ extension RDKafkaClient {
                 cooperative
                 ? Self.code(consuming: rd_kafka_incremental_assign(handle, partitions))
                 : rd_kafka_assign(handle, partitions)
+            if let partitions {
+                // A partition assigned while the consumer wants nothing starts paused; otherwise
+                // make sure a pause from an earlier assignment does not stick to it.
+                Self.setPaused(
+                    context.paused.withLockedValue { $0 },
+                    handle: handle,
+                    partitions: partitions,
+                    logger: context.logger
+                )
+            }
             context.onEvent(.assigned(assigned))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let revoked = Self.topicPartitions(partitions)

@@ -28,6 +28,11 @@ final class RDKafkaClient: @unchecked Sendable {
     final class CallbackContext: Sendable {
         let logger: Logger
         let onEvent: @Sendable (Event) -> Void
+        /// Offset commits waiting for the coordinator's answer (consumer only).
+        let commits = PendingCommits()
+        /// Whether the consumer keeps its partitions paused (back-pressure); read and written on
+        /// the client's thread only (by `consumerPoll` and the rebalance callback).
+        let paused = NIOLockedValueBox(false)
 
         init(logger: Logger, onEvent: @escaping @Sendable (Event) -> Void) {
             self.logger = logger
@@ -41,6 +46,8 @@ final class RDKafkaClient: @unchecked Sendable {
     let pollQueue: OpaquePointer?
     let mockCluster: OpaquePointer?
     private let context: Unmanaged<CallbackContext>
+    /// The same context, held strongly: usable after `rd_kafka_destroy` released librdkafka's reference.
+    let callbackContext: CallbackContext
     private let thread: NIOThreadPool
     /// `true` until the handle is destroyed.
     private let liveness = NIOLockedValueBox(true)
@@ -52,7 +59,8 @@ final class RDKafkaClient: @unchecked Sendable {
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) throws {
         let conf = try Self.makeConf(settings)
-        let context = Unmanaged.passRetained(CallbackContext(logger: logger, onEvent: onEvent))
+        let callbackContext = CallbackContext(logger: logger, onEvent: onEvent)
+        let context = Unmanaged.passRetained(callbackContext)
         Self.installCallbacks(on: conf, kind: kind, context: context)
 
         var errorText = [CChar](repeating: 0, count: 512)
@@ -83,6 +91,7 @@ final class RDKafkaClient: @unchecked Sendable {
         }
         self.handle = handle
         self.context = context
+        self.callbackContext = callbackContext
         self.logger = logger
         self.thread = NIOThreadPool(numberOfThreads: 1)
         if case .mockCluster = kind {} else { self.thread.start() }
@@ -142,6 +151,10 @@ final class RDKafkaClient: @unchecked Sendable {
         } catch {
             self.logger.debug("client already closed", metadata: ["error": "\(error)"])
         }
+        // No answer can arrive any more.
+        self.callbackContext.commits.failAll(
+            KafkaError(code: .shutDown, message: "the Kafka client has shut down")
+        )
         try? await self.thread.shutdownGracefully()
     }
 
@@ -180,6 +193,19 @@ final class RDKafkaClient: @unchecked Sendable {
             guard alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
             return try body(self.handle)
         }
+    }
+
+    /// Runs `body` on the client's own thread, after the calls queued before it, without waiting
+    /// for it; `body` receives `nil` instead of the handle once the client has shut down.
+    func enqueue(wakingUpPoll: Bool = false, _ body: @escaping @Sendable (OpaquePointer?) -> Void) {
+        self.thread.submit { state in
+            guard case .active = state, self.liveness.withLockedValue({ $0 }) else {
+                body(nil)
+                return
+            }
+            body(self.handle)
+        }
+        if wakingUpPoll { self.wakeUp() }
     }
 
     /// Runs a blocking call on the client's own thread and resumes the caller with its result.

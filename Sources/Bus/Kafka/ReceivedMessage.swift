@@ -8,6 +8,8 @@ public struct ReceivedMessage: Sendable, Hashable {
     public var partition: Int32
     /// Its offset in that partition; committing it stores `offset + 1`.
     public var offset: Int64
+    /// The generation of the assignment under which the subscriber polled it (0: made elsewhere).
+    var assignmentGeneration: UInt64 = 0
 
     /// Creates a received message (the subscriber does this; tests and fakes may too).
     public init(message: BusMessage, topic: String, partition: Int32, offset: Int64) {
@@ -16,4 +18,6 @@ public struct ReceivedMessage: Sendable, Hashable {
         self.partition = partition
         self.offset = offset
     }
+
+    var topicPartition: TopicPartition { TopicPartition(topic: self.topic, partition: self.partition) }
 }

@@ -106,7 +106,9 @@ final class BatchBuffer<Element: Sendable>: Sendable {
         }
     }
 
-    private func stop() {
+    /// Stops the buffer: both sides return at once from now on, and `take` throws
+    /// `CancellationError`.
+    func stop() {
         let (consumer, producer) = state.withLock { state in
             state.stopped = true
             let producer = state.producer

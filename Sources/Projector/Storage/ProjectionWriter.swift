@@ -3,12 +3,17 @@ public import EventStore
 import Logging
 import PostgresNIO
 
-/// Applies delivered events to the calendar projection in PostgreSQL.
+/// Applies events to the calendar projection in PostgreSQL.
 ///
-/// Deliveries may be duplicated, out of order or have gaps (a standard SQS queue, a Kafka
-/// replay): per user, only versions after the applied one count, and a gap is filled from the
-/// store, so the effect is exactly once. Fragments, calendar versions and the caller's
-/// checkpoint commit in one transaction.
+/// Two entry points, by how far the caller's events can be trusted:
+/// - `apply(_:checkpoint:)` takes events read from the store (the store-tailing projector):
+///   per user, only versions after the applied one count, and a gap is filled from the store,
+///   so the effect is exactly once.
+/// - `catchUp(_:)` takes only hints, "stream s has reached version v" (the bus projector): the
+///   events are always read from the store, so a message can say which stream moved but never
+///   what happened to it.
+///
+/// Fragments, calendar versions and the caller's checkpoint commit in one transaction.
 public struct ProjectionWriter: Sendable {
     public let store: EventStore
     public let calendars: CalendarStore
@@ -37,6 +42,12 @@ public struct ProjectionWriter: Sendable {
         public var txid: UInt64 = 0
         /// Versions reached, per user.
         public var versions: [Int64: Int64] = [:]
+        /// `catchUp` only: events read from the store because a hint named them.
+        public var eventsRead = 0
+        /// `catchUp` only: hints naming a version beyond their stream's head (no such event was
+        /// ever committed, so the message was forged or corrupted), by stream: the hinted version.
+        /// Only the store's events up to its head were projected.
+        public var beyondHead: [Int64: Int64] = [:]
     }
 
     /// Applies `events` of any users; `checkpoint` is saved in the same transaction.
@@ -64,6 +75,71 @@ public struct ProjectionWriter: Sendable {
         }
     }
 
+    /// Brings each stream's calendar to its hinted version with the store's events (one
+    /// transaction for all of them); `hints` maps a stream to the version a message says it reached.
+    ///
+    /// Nothing of a message but the stream and the version is used: the events
+    /// `applied + 1 ... version` are read from the event store inside the transaction. A hint at
+    /// or below the applied version changes nothing (a duplicate); a hint beyond the stream's head
+    /// names an event that was never committed (the relay publishes committed events only): it is
+    /// logged, counted in `Report.beyondHead`, and only the events the store holds are projected.
+    @discardableResult
+    public func catchUp(_ hints: [Int64: Int64]) async throws -> Report {
+        try await store.withTransaction { connection in
+            var report = Report()
+            for try await txid in try await connection.query("SELECT pg_current_xact_id()::text", logger: store.logger)
+                .decode(String.self)
+            {
+                report.txid = UInt64(txid) ?? 0
+            }
+            for user in hints.keys.sorted() {
+                try await catchUp(user: user, to: hints[user]!, on: connection, report: &report)
+                try faultInjection?(.fragmentsWritten(user: user))
+            }
+            try faultInjection?(.beforeCheckpoint)
+            return report
+        }
+    }
+
+    private func catchUp(
+        user: Int64,
+        to hinted: Int64,
+        on connection: PostgresConnection,
+        report: inout Report
+    ) async throws {
+        let streamHead = try await store.version(of: user, on: connection)
+        if hinted > streamHead {
+            report.beyondHead[user] = hinted
+            store.logger.error(
+                "skipping a bus message naming a version beyond its stream's head (forged or corrupted)",
+                metadata: ["user": "\(user)", "version": "\(hinted)", "head": "\(streamHead)"]
+            )
+        }
+        let target = min(hinted, streamHead)
+        // An unknown stream, or nothing new: no calendar row is created or locked.
+        guard target > 0 else { return }
+        if let current = try await calendars.head(user: user, on: connection), current.version >= target { return }
+        let head = try await calendars.lock(user: user, on: connection)
+        guard target > head.version else { return }
+        let events = try await store.readStream(user, from: head.version + 1, through: target, on: connection)
+        report.eventsRead += events.count
+        guard events.count == Int(target - head.version), events.last?.version == target else {
+            throw StreamNotContiguous(user: user, from: head.version + 1, through: target, read: events.count)
+        }
+        try await project(events, user: user, head: head, on: connection, report: &report)
+    }
+
+    /// The store returned fewer events than its stream's version promises (invariant 3 broken).
+    public struct StreamNotContiguous: Error, CustomStringConvertible {
+        public var user: Int64
+        public var from: Int64
+        public var through: Int64
+        public var read: Int
+        public var description: String {
+            "stream \(user): read \(read) events for versions \(from)...\(through)"
+        }
+    }
+
     private func apply(
         _ deliveries: [RecordedEvent],
         user: Int64,
@@ -79,6 +155,18 @@ public struct ProjectionWriter: Sendable {
             fresh = try await store.readStream(user, from: head.version + 1, through: last, on: connection)
             report.gapEventsRead += fresh.count
         }
+        try await project(fresh, user: user, head: head, on: connection, report: &report)
+    }
+
+    /// Projects `fresh`, the events `head.version + 1 ...` of `user` in order, on the locked row.
+    private func project(
+        _ fresh: [RecordedEvent],
+        user: Int64,
+        head: CalendarStore.Head,
+        on connection: PostgresConnection,
+        report: inout Report
+    ) async throws {
+        guard !fresh.isEmpty else { return }
         let batch = try fresh.map { (version: $0.version, event: try EventCoding.decode(type: $0.type, data: $0.data)) }
         let touched = CalendarProjection.touchedTodoIDs(batch.map(\.event))
         let current = try await calendars.entries(user: user, ids: touched, on: connection)

@@ -144,12 +144,16 @@ func eventually(_ condition: () -> Bool) async throws {
     }
 }
 
-/// `count` messages spread round-robin over `keys`, with numbered event ids and payloads.
-func makeMessages(_ count: Int, keys: [String], prefix: String = "e") -> [BusMessage] {
+/// `count` messages spread round-robin over `keys`, with numbered event ids and payloads (padded
+/// with a `pad` field to `payloadSize` bytes, if given).
+func makeMessages(_ count: Int, keys: [String], prefix: String = "e", payloadSize: Int = 0) -> [BusMessage] {
     (0..<count).map { index in
         let key = keys[index % keys.count]
         let eventID = "\(prefix)-\(index)"
-        let payload = #"{"event_id":"\#(eventID)","stream_id":"\#(key)","position":\#(index)}"#
+        var payload = #"{"event_id":"\#(eventID)","stream_id":"\#(key)","position":\#(index)"#
+        let padding = payloadSize - payload.utf8.count - #","pad":""}"#.utf8.count
+        if padding > 0 { payload += #","pad":"\#(String(repeating: "x", count: padding))""# }
+        payload += "}"
         return BusMessage(key: key, eventID: eventID, payload: Array(payload.utf8))
     }
 }

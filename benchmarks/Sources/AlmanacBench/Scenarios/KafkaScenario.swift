@@ -7,6 +7,7 @@ import NIOHTTP1
 import PostgresNIO
 import Projector
 import Relay
+import Runtime
 import Workload
 
 /// Scenario 5 (issue #5), the Kafka fan-out through librdkafka's in-process mock cluster:

@@ -1,0 +1,178 @@
+import Synchronization
+import Testing
+
+@testable import Bus
+
+/// Issue #10, finding 11: the consumer's commits, back-pressure and rebalances.
+@Suite("Kafka consumer faults", .timeLimit(.minutes(2)))
+struct KafkaConsumerFaultTests {
+    /// (a) A commit is asynchronous and bounded: a coordinator that never answers (every broker
+    /// down) makes it throw `commitTimedOut` within `commitTimeout`, and the consumer goes on.
+    @Test("a commit while every broker is down throws commitTimedOut within the bound")
+    func commitDuringOutageIsBounded() async throws {
+        try await withDeadline(.seconds(60), "commit during outage") {
+            let test = try TestCluster(partitions: 1)
+            let publisher = try test.publisher()
+            let subscriber = try test.subscriber(group: "commit-outage") { $0.commitTimeout = .seconds(1) }
+            let collector = Collector(subscriber)
+            let sent = makeMessages(3, keys: ["alice"])
+            try await withServices([publisher, subscriber], shutdownTimeout: .seconds(20)) {
+                try await publisher.publish(sent)
+                let received = try await collector.wait(forCount: sent.count)
+                try await subscriber.commit(received[0])
+
+                try test.cluster.setBrokerDown(KafkaMockCluster.allBrokers)
+                let clock = ContinuousClock()
+                let start = clock.now
+                let error = await #expect(throws: (any Error).self) {
+                    try await withDeadline(.seconds(8), "a commit while every broker is down") {
+                        try await subscriber.commit(received[1])
+                    }
+                }
+                let elapsed = clock.now - start
+                #expect((error as? KafkaError)?.code == .commitTimedOut, "\(String(describing: error))")
+                #expect(elapsed < .seconds(3), "the commit returned after \(elapsed)")
+
+                try test.cluster.setBrokerUp(KafkaMockCluster.allBrokers)
+                try await withDeadline(.seconds(15), "a commit once the brokers are back") {
+                    while true {
+                        do {
+                            try await subscriber.commit(received[2])
+                            return
+                        } catch let error as KafkaError where error.code == .commitTimedOut {
+                            continue
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// (b) A member whose consumer stopped reading (a projector stuck retrying) keeps serving the
+    /// group: it gives up partitions in a rebalance at once, not after `max.poll.interval.ms`.
+    ///
+    /// Eager rebalancing only: librdkafka 2.0.2 can abort destroying a `cooperative-sticky` member
+    /// (`rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state' failed`, fixed in 2.3.0).
+    @Test("a member whose buffer is full still takes part in a rebalance")
+    func rebalanceWhileBackPressured() async throws {
+        let strategy = "range,roundrobin"
+        try await withDeadline(.seconds(60), "rebalance while back-pressured") {
+            let test = try TestCluster(partitions: 4)
+            let publisher = try test.publisher()
+            // A member that is not polled leaves the group only after max.poll.interval.ms: make that
+            // much longer than the bound below, which leaves room for the mock's rebalance delay
+            // (session timeout - 1 s) on a loaded machine.
+            let extra = ["partition.assignment.strategy": strategy, "max.poll.interval.ms": "40000"]
+            let stuck = try test.subscriber(group: "stuck", extra: extra) {
+                $0.bufferHighWatermark = 5
+                $0.bufferLowWatermark = 2
+            }
+            try await withServices([publisher, stuck]) {
+                try await eventually { stuck.assignedPartitions == [0, 1, 2, 3] }
+                try await publisher.publish(makeMessages(200, keys: (1...16).map { "user-\($0)" }))
+                // Nobody reads: the buffer fills and the run loop takes no more messages.
+                try await eventually { stuck.bufferedTotal >= 5 }
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(stuck.isPaused)
+                let buffered = stuck.bufferedTotal
+
+                let second = try test.subscriber(group: "stuck", extra: extra)
+                let collector = Collector(second)
+                try await withServices([second]) {
+                    try await withDeadline(.seconds(20), "the stuck member gives up partitions") {
+                        try await eventually {
+                            stuck.assignedPartitions.count == 2 && second.assignedPartitions.count == 2
+                        }
+                    }
+                    _ = try await collector.wait(forCount: 1)
+                }
+                #expect(stuck.bufferedTotal - buffered <= 10, "back-pressure held: \(stuck.bufferedTotal)")
+            }
+        }
+    }
+
+    /// (c) Messages buffered before a rebalance belong to an assignment that is gone, even when the
+    /// partition comes back: they are dropped, and committing one is refused.
+    @Test("messages buffered before a rebalance are dropped and cannot be committed, even if the partition returns")
+    func staleMessagesAfterReassignment() async throws {
+        try await withDeadline(.seconds(80), "stale messages") {
+            let test = try TestCluster(partitions: 2)
+            let publisher = try test.publisher()
+            let first = try test.subscriber(group: "stale")
+            let sent = makeMessages(40, keys: (1...16).map { "user-\($0)" })
+            try await withServices([publisher, first]) {
+                try await eventually { first.assignedPartitions == [0, 1] }
+                try await publisher.publish(sent)
+                let reader = GatedReader(first, limit: 1)
+                let stale = try await reader.wait(forCount: 1)[0]
+                try await eventually { first.bufferedTotal >= sent.count }
+
+                // A second member takes one partition, commits all of it, and leaves again.
+                let second = try test.subscriber(group: "stale")
+                let secondCollector = Collector(second, commit: { _ in true })
+                var taken: Int32 = -1
+                try await withServices([second]) {
+                    try await eventually { second.assignedPartitions.count == 1 && first.assignedPartitions.count == 1 }
+                    taken = second.assignedPartitions[0]
+                    _ = try await secondCollector.wait(forCount: 1)
+                    try await Task.sleep(for: .seconds(1))
+                }
+                #expect(secondCollector.messages.allSatisfy { $0.partition == taken })
+                try await eventually { first.assignedPartitions == [0, 1] }
+
+                let error = await #expect(throws: KafkaError.self) { try await first.commit(stale) }
+                #expect(error?.code == .partitionRevoked)
+
+                reader.open()
+                try await Task.sleep(for: .milliseconds(1500))
+                let after = reader.messages.dropFirst()
+                // Everything of `taken` was committed by the second member: nothing of it may come back.
+                #expect(after.filter { $0.partition == taken }.isEmpty, "stale messages of partition \(taken)")
+                let places = after.map { "\($0.partition)/\($0.offset)" }
+                #expect(Set(places).count == places.count, "duplicates: \(places)")
+                reader.stop()
+            }
+        }
+    }
+}
+
+/// Reads a subscriber's messages up to a limit, then holds the iterator (and so the buffer)
+/// without reading until `open()`.
+final class GatedReader: Sendable {
+    private let received = Mutex<[ReceivedMessage]>([])
+    private let limit: Mutex<Int>
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(_ subscriber: KafkaSubscriber, limit: Int) {
+        self.limit = Mutex(limit)
+        let task = Task { [self] in
+            do {
+                var iterator = subscriber.messages.makeAsyncIterator()
+                while true {
+                    while self.received.withLock({ $0.count }) >= self.limit.withLock({ $0 }) {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    guard let message = try await iterator.next() else { return }
+                    self.received.withLock { $0.append(message) }
+                }
+            } catch {
+                return
+            }
+        }
+        self.task.withLock { $0 = task }
+    }
+
+    var messages: [ReceivedMessage] { self.received.withLock { $0 } }
+
+    func open() { self.limit.withLock { $0 = .max } }
+
+    func stop() { self.task.withLock { $0 }?.cancel() }
+
+    func wait(forCount count: Int) async throws -> [ReceivedMessage] {
+        while true {
+            let messages = self.messages
+            if messages.count >= count { return messages }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
