@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "SNSFanOutTests",
             dependencies: [
-                "Bus", "Projector", "API", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
+                "Bus", "Domain", "Projector", "API", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,6 +1,7 @@
 import API
 import AlmanacTestSupport
 import Bus
+import Domain
 import EventStore
 import Foundation
 import Logging
@@ -101,7 +102,8 @@ struct SNSFanOutTests {
     }
 
     /// A standard queue delivers at least once and in any order: every envelope sent again,
-    /// shuffled, straight into the queue changes no byte of any feed.
+    /// shuffled, straight into the queue changes no byte of any feed; nor does a forged one at
+    /// the next version (the store, not the message, is what gets projected).
     @Test func redeliveredAndShuffledEnvelopesLeaveTheFeedsIdentical() async throws {
         try await Self.withFanOut(fifo: false) { fanOut, created, sqs in
             try await TestDatabase.withStore(poolSize: 12) { store in
@@ -131,6 +133,26 @@ struct SNSFanOutTests {
                             )
                         }
                     }
+                    let forged = RecordedEvent(
+                        position: 0,
+                        txid: 0,
+                        streamID: users[0],
+                        version: try await store.version(of: users[0]) + 1,
+                        eventID: UUID(),
+                        type: "TodoCreated",
+                        data: EventCoding.encode(
+                            TodoCommands.create(
+                                try NewTodo(title: "FORGED"),
+                                id: 99_999,
+                                uid: "forged",
+                                at: Timestamp(microseconds: 1)
+                            )[0]
+                        ),
+                        recordedAt: 1
+                    )
+                    again.append(
+                        SQSSendEntry(body: String(decoding: BusEnvelope(forged).message.payload, as: UTF8.self))
+                    )
                     var random = SplitMix(state: 11)
                     again.shuffle(using: &random)
                     let before = try await FanOutChecks.projectedVersions(store, users: users)

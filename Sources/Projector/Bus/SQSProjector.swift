@@ -6,9 +6,11 @@ public import ServiceLifecycle
 /// `almanac project --source sqs`: the projector fed by an SQS queue (subscribed to the relay's
 /// SNS topic, raw delivery or the SNS envelope).
 ///
-/// Each receive (up to 10 messages, long polling) is applied through `ProjectionWriter`, which
-/// makes duplicates and late events no-ops and fills gaps from the store, so a standard queue
-/// (at-least-once, unordered) gives the same feeds as a FIFO one. A message is deleted only
+/// The store is the authority (as for Kafka): a message only says which stream moved and to
+/// which version; `ProjectionWriter.catchUp` reads the events from the store, so a duplicate or
+/// late message changes nothing, one that arrives early makes the projector read its
+/// predecessors, and a forged payload never reaches a feed. A standard queue (at-least-once,
+/// unordered) thus gives the same feeds as a FIFO one. A message is deleted only
 /// after the projection transaction that covers it committed. When a batch fails, each user's
 /// events are applied on their own: one user's poison event does not hold back the others; its
 /// messages are not deleted and return after the visibility timeout until the queue's redrive
@@ -67,15 +69,15 @@ public struct SQSProjector: Service {
         }
     }
 
-    /// Applies `messages` and deletes the ones whose events are now projected.
+    /// Applies `messages` and deletes the ones whose streams are now projected.
     func handle(_ messages: [SQSMessage]) async throws {
-        var events: [RecordedEvent] = []
+        var hints: [Int64: Int64] = [:]
         var handles: [Int64: [String]] = [:]
         for message in messages {
             do {
-                let event = RecordedEvent(try BusEnvelope(decoding: try message.busMessage()))
-                events.append(event)
-                handles[event.streamID, default: []].append(message.receiptHandle)
+                let hint = try BusEnvelope.Hint(decoding: try message.busMessage())
+                hints[hint.streamID] = max(hints[hint.streamID] ?? 0, hint.version)
+                handles[hint.streamID, default: []].append(message.receiptHandle)
             } catch {
                 // Never applicable: left to the redrive policy (dead-letter queue), loudly.
                 logger.error(
@@ -87,28 +89,27 @@ public struct SQSProjector: Service {
                 )
             }
         }
-        guard !events.isEmpty else { return }
-        let decoded = events
-        let applied = try await whileVisible(messages) { try await apply(decoded) }
+        guard !hints.isEmpty else { return }
+        let moved = hints
+        let applied = try await whileVisible(messages) { try await apply(moved) }
         let done = applied.flatMap { handles[$0] ?? [] }
         if !done.isEmpty { try await client.deleteMessages(queueURL: queueURL, receiptHandles: done) }
     }
 
-    /// Applies all events in one transaction, or, when that fails, each user's on their own;
-    /// returns the users whose events are projected.
-    private func apply(_ events: [RecordedEvent]) async throws -> [Int64] {
-        let users = Set(events.map(\.streamID))
+    /// Catches every stream up in one transaction, or, when that fails, each on its own;
+    /// returns the streams that are now projected.
+    private func apply(_ hints: [Int64: Int64]) async throws -> [Int64] {
         do {
-            try await writer.apply(events)
-            return Array(users)
+            try await writer.catchUp(hints)
+            return Array(hints.keys)
         } catch {
             if Task.isCancelled { throw error }
-            logger.warning("batch failed; applying each user's events on their own", metadata: ["error": "\(error)"])
+            logger.warning("batch failed; catching each user up on their own", metadata: ["error": "\(error)"])
         }
         var applied: [Int64] = []
-        for user in users.sorted() {
+        for (user, version) in hints.sorted(by: { $0.key < $1.key }) {
             do {
-                try await writer.apply(events.filter { $0.streamID == user })
+                try await writer.catchUp([user: version])
                 applied.append(user)
             } catch {
                 if Task.isCancelled { throw error }

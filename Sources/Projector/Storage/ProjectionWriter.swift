@@ -87,7 +87,7 @@ public struct ProjectionWriter: Sendable {
     public func catchUp(_ hints: [Int64: Int64]) async throws -> Report {
         try await store.withTransaction { connection in
             var report = Report()
-            for try await txid in try await connection.query("SELECT pg_current_xact_id()::text", logger: store.logger)
+            for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
                 .decode(String.self)
             {
                 report.txid = UInt64(txid) ?? 0
