@@ -268,7 +268,7 @@ class AlmanacServer:
         picked = [l for l in self.log_text().splitlines()
                   if " error " in l or " critical " in l or " warning " in l or "Fatal" in l or "fatal" in l]
         if not picked:
-            picked = self.log_text().splitlines()
+            return "(no warnings or errors in the server log)"
         return "\n".join(l[:width] + ("…" if len(l) > width else "") for l in picked[-lines:])
 
     def log_text(self) -> str:
