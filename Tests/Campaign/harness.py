@@ -231,6 +231,7 @@ class AlmanacServer:
             pass
         try:
             self.proc.wait(timeout=10)
+            _register("reaped", str(self.proc.pid))
         except subprocess.TimeoutExpired:
             pass
 
@@ -242,7 +243,13 @@ class AlmanacServer:
         self.signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout=bound)
-            return time.monotonic() - started, code
+            elapsed = time.monotonic() - started
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # anything the server left in its group
+            except ProcessLookupError:
+                pass
+            _register("reaped", str(self.proc.pid))
+            return elapsed, code
         except subprocess.TimeoutExpired:
             elapsed = time.monotonic() - started
             self.kill()

@@ -27,10 +27,10 @@ from conftest import MODE, budget
 from harness import auth, fail_if, feed_path
 
 NORMAL_BOUND = 2.0
-SLOW_HEADERS = 10
-SLOW_BODIES = 5
-SLOW_LIST_READERS = 13
-SLOW_FEED_READERS = 12
+SLOW_HEADERS = 8
+SLOW_BODIES = 4
+SLOW_LIST_READERS = 14     # with the feed readers, more streams than the 20 PostgreSQL connections
+SLOW_FEED_READERS = 14
 IDLE_SILENT = 3
 IDLE_KEEPALIVE = 3
 
@@ -252,11 +252,12 @@ def test_slow_clients_do_not_starve_normal_requests(pg, server_factory, figures)
             c = Counter(v if v == "open" else v.split(" after ")[0] for v in values)
             times = [float(v.split(" after ")[1][:-2]) for v in values if v != "open"]
             figures[f"fate: {kind}"] = (dict(c) | ({"closed after (s)": f"{min(times):.1f}–{max(times):.1f}"} if times else {}))
-        for w in watched:
-            if w.kind.startswith("idle") and w.closed_after is None:
-                problems.append(f"an {w.kind!r} connection was still open after {MODE.idle_bound:.0f} s "
-                                f"(the server closes idle connections: never, as far as this test saw)")
-                break
+        idle = [w for w in watched if w.kind.startswith("idle")]
+        still_open = [w for w in idle if w.closed_after is None]
+        if still_open:
+            problems.append(f"{len(still_open)} of {len(idle)} idle connections (never sent a byte, or idle after a "
+                            f"keep-alive request) were still open after {MODE.idle_bound:.0f} s: the server does not "
+                            f"close idle connections (no idle/read timeout)")
         readers = [w for w in watched if w.kind.startswith("reads")]
         figures["slow readers, bytes received"] = f"{sum(w.bytes_read for w in readers):,} in total"
 
