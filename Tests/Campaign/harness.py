@@ -502,8 +502,10 @@ class WriteLoad:
             if echoed != state:
                 self._anomaly(f"create echoed {echoed!r}, sent {state!r}")
         elif r is not None and r.status_code < 500 and r.status_code != 408:
-            # A definite rejection: nothing was written.
-            self._anomaly(f"create rejected: {r.status_code} {r.text[:200]}")
+            # A definite rejection: nothing was written. 409 (concurrent change, retried by the
+            # server, then refused) is documented; anything else is unexpected.
+            if r.status_code != 409:
+                self._anomaly(f"create rejected: {r.status_code} {r.text[:200]}")
             return False
         with self.lock:
             mine.append(model)
@@ -515,7 +517,8 @@ class WriteLoad:
         r, a = self._send(session, "update", "PUT", f"/api/v1/todos/{model.id}", key, dict(zip(FIELDS, state)))
         acked = r is not None and r.status_code == 200
         if r is not None and not acked and r.status_code < 500:
-            self._anomaly(f"PUT /api/v1/todos/{model.id} rejected: {r.status_code} {r.text[:200]}")
+            if r.status_code != 409:
+                self._anomaly(f"PUT /api/v1/todos/{model.id} rejected: {r.status_code} {r.text[:200]}")
             return False
         if acked:
             echoed = tuple(r.json().get(f) for f in FIELDS)
@@ -531,7 +534,8 @@ class WriteLoad:
         r, a = self._send(session, "complete", "POST", "/api/v1/todos/complete", key, {"ids": ids})
         acked = r is not None and r.status_code == 200
         if r is not None and not acked and r.status_code < 500:
-            self._anomaly(f"complete {ids} rejected: {r.status_code} {r.text[:200]}")
+            if r.status_code != 409:
+                self._anomaly(f"complete {ids} rejected: {r.status_code} {r.text[:200]}")
             return False
         if acked:
             got = r.json()
