@@ -33,7 +33,7 @@ class Mode:
 
 
 QUICK = Mode("quick", fuzz_examples=50, fuzz_timeout=150, rounds=1, load_seconds=3.0,
-             slow_todos=300, slow_seconds=8.0, idle_bound=30.0, job_bound=20.0)
+             slow_todos=1000, slow_seconds=8.0, idle_bound=30.0, job_bound=20.0)
 LONG = Mode("long", fuzz_examples=500, fuzz_timeout=1500, rounds=3, load_seconds=8.0,
             slow_todos=1500, slow_seconds=30.0, idle_bound=120.0, job_bound=60.0)
 
