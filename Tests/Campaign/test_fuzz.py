@@ -107,7 +107,7 @@ def test_fuzz_openapi(credential, server, workdir, figures):
     if failures or errors or run.returncode != 0:
         pytest.fail(
             f"schemathesis ({credential}, seed {seed}, {MODE.fuzz_examples} examples per operation, "
-            f"{len(failures)} kinds of failure"
+            f"{len(failures)} kind(s) of failure"
             + (f", {len(errors)} errors" if errors else "") + f", exit {run.returncode}):\n"
             + "\n".join(f"  - {k}" for k in figures_kinds(failures))
             + f"\n\n{failure_section(output)}"
