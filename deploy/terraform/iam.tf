@@ -13,15 +13,12 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
       type        = "Service"
       identifiers = ["ecs-tasks.amazonaws.com"]
     }
+    # Confused-deputy guard. (aws:SourceArn is left out: it is not documented for the
+    # execution role, which the ECS agent assumes.)
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
     }
   }
 }
