@@ -21,17 +21,31 @@ public struct JobQueue: Sendable {
         self.calendars = CalendarStore(logger: store.logger)
     }
 
-    /// Records a job for the user's stream version now.
+    /// Jobs one user may have pending or running (more get 429).
+    public var maxInFlightPerUser = 10
+    /// How long a job and its result are kept (then its URLs answer 404).
+    public var retention: Duration = .seconds(3600)
+
+    /// Records a job for the user's stream version now; throws `JobTable.TooManyInFlight`.
     public func submit(user: Int64, kind: Kind) async throws -> Job {
-        try await table.insert(user: user, kind: kind, targetVersion: try await store.version(of: user))
+        guard try await table.inFlight(user: user) < maxInFlightPerUser else {
+            throw JobTable.TooManyInFlight(limit: maxInFlightPerUser)
+        }
+        return try await table.insert(user: user, kind: kind, targetVersion: try await store.version(of: user))
+    }
+
+    /// The version the user's calendar projection has reached (0 before the first event).
+    func projectedVersion(user: Int64) async throws -> Int64 {
+        try await store.client.withConnection { try await calendars.head(user: user, on: $0) }?.version ?? 0
     }
 
     /// The user's job, settling a projection job that the projection has reached.
     public func job(_ id: UUID, user: Int64) async throws -> Job? {
         guard var job = try await table.job(id, user: user) else { return nil }
         if job.kind == .projection, job.status == "PENDING" {
-            let head = try await store.client.withConnection { try await calendars.head(user: user, on: $0) }
-            if let head, head.version >= job.targetVersion, try await table.settle(id) { job.status = "SUCCESS" }
+            if try await projectedVersion(user: user) >= job.targetVersion, try await table.settle(id) {
+                job.status = "SUCCESS"
+            }
         }
         return job
     }

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import Projector
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs `full` calendar jobs: waits until the projection has reached the job's version, then
 /// regenerates the calendar from events alone and compares it byte for byte with the
@@ -14,6 +15,7 @@ public struct JobWorker: Service {
     public var projectionWait: Duration = .seconds(30)
 
     private let wakeups = Wakeups()
+    private let expiry = Every(.seconds(60))
 
     public init(queue: JobQueue) {
         self.queue = queue
@@ -44,9 +46,11 @@ public struct JobWorker: Service {
         }
     }
 
-    /// Runs jobs until the queue is empty or claiming fails.
+    /// Deletes expired jobs (at most once a minute), then runs jobs until the queue is empty or
+    /// claiming fails.
     private func runAvailable() async {
         do {
+            if expiry.due() { try await queue.table.expire(olderThan: queue.retention) }
             while try await runOne() {}
         } catch {
             queue.store.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -58,17 +62,22 @@ public struct JobWorker: Service {
     public func runOne() async throws -> Bool {
         guard let job = try await queue.table.claim() else { return false }
         do {
-            let rebuilder = CalendarRebuilder(store: queue.store)
+            // Wait for the calendar row (one cheap read, backing off), and regenerate only once it
+            // has reached the job's version: a lagging projection must not cost a full
+            // regeneration per check.
             let deadline = ContinuousClock.now + projectionWait
-            var comparison = try await rebuilder.compare(user: job.userID, variant: .events)
-            while (comparison?.version ?? -1) < job.targetVersion {
+            var pause = Duration.milliseconds(20)
+            while try await queue.projectedVersion(user: job.userID) < job.targetVersion {
                 guard ContinuousClock.now < deadline else {
                     throw JobError(description: "the projection did not reach version \(job.targetVersion) in time")
                 }
-                try await Task.sleep(for: .milliseconds(50))
-                comparison = try await rebuilder.compare(user: job.userID, variant: .events)
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
             }
-            guard let comparison else { throw JobError(description: "no calendar for the user") }
+            let rebuilder = CalendarRebuilder(store: queue.store)
+            guard let comparison = try await rebuilder.compare(user: job.userID, variant: .events) else {
+                throw JobError(description: "no calendar for the user")
+            }
             if !comparison.matches {
                 queue.store.logger.error(
                     "full regeneration differs from the incremental projection",
@@ -89,5 +98,24 @@ public struct JobWorker: Service {
 
     struct JobError: Error, CustomStringConvertible {
         var description: String
+    }
+}
+
+/// True at most once per `interval` (the first call included).
+final class Every: Sendable {
+    private let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(_ interval: Duration) {
+        self.interval = interval
+    }
+
+    func due() -> Bool {
+        last.withLock { last in
+            let now = ContinuousClock.now
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
+        }
     }
 }

@@ -35,6 +35,42 @@ public struct JobTable: Sendable {
         public var error: String?
     }
 
+    /// A user has `limit` jobs pending or running already.
+    public struct TooManyInFlight: Error, Sendable, CustomStringConvertible {
+        public var limit: Int
+
+        public init(limit: Int) {
+            self.limit = limit
+        }
+
+        public var description: String {
+            "at most \(limit) calendar jobs may be pending or running per user; retry when one has finished"
+        }
+    }
+
+    /// How many of the user's jobs are pending or running.
+    public func inFlight(user: Int64) async throws -> Int {
+        let rows = try await client.query(
+            "SELECT count(*) FROM jobs WHERE user_id = \(user) AND status IN ('PENDING', 'STARTED')",
+            logger: logger
+        ).decode(Int64.self)
+        for try await count in rows { return Int(count) }
+        return 0
+    }
+
+    /// Deletes jobs (and their stored results) created more than `age` ago; returns how many.
+    @discardableResult
+    public func expire(olderThan age: Duration) async throws -> Int {
+        let seconds = Double(age.components.seconds)
+        let rows = try await client.query(
+            "DELETE FROM jobs WHERE created_at < now() - make_interval(secs => \(seconds)) RETURNING id",
+            logger: logger
+        )
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+
     /// Records a job for `targetVersion` of the user's stream; a `full` job wakes the workers.
     public func insert(user: Int64, kind: Kind, targetVersion version: Int64) async throws -> Job {
         let id = UUID()
