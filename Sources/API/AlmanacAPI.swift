@@ -14,14 +14,18 @@ public struct APIConfiguration: Sendable {
     public var feedCacheBytes: Int
     /// The key that seals feed tokens; nil: a key kept in the database itself (development only).
     public var feedTokenKey: FeedTokenKey?
+    /// Longest time to produce a response before answering 503 (a database outage).
+    public var requestTimeout: Duration
 
     public init(
         auth: AuthMode = .apiKey,
         adminToken: String? = nil,
         publicURL: String? = nil,
         feedCacheBytes: Int = 256 << 20,
-        feedTokenKey: FeedTokenKey? = nil
+        feedTokenKey: FeedTokenKey? = nil,
+        requestTimeout: Duration = .seconds(10)
     ) {
+        self.requestTimeout = requestTimeout
         self.auth = auth
         self.adminToken = adminToken
         self.publicURL = publicURL
@@ -72,6 +76,7 @@ public enum AlmanacAPI {
         }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: RequestDeadline(limit: configuration.requestTimeout))
         if configuration.auth == .none { router.add(middleware: LoopbackGuard()) }
         let api = router.group("api/v1")
         api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }

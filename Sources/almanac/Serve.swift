@@ -41,7 +41,13 @@ struct Serve: AsyncParsableCommand {
         help:
             "Seconds a graceful shutdown (SIGTERM) may take before work is cancelled; 5 s more and the process stops hard (env ALMANAC_SHUTDOWN_TIMEOUT)."
     )
-    var shutdownTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_SHUTDOWN_TIMEOUT"] ?? "") ?? 10
+    var shutdownTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_SHUTDOWN_TIMEOUT"] ?? "") ?? 5
+
+    @Option(
+        help:
+            "Seconds to produce a response before answering 503 Retry-After, e.g. while the database is unreachable (env ALMANAC_REQUEST_TIMEOUT)."
+    )
+    var requestTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_REQUEST_TIMEOUT"] ?? "") ?? 10
 
     @Flag(help: "Do not run the embedded projector and job worker (they run elsewhere).")
     var noProjector = false
@@ -65,8 +71,10 @@ struct Serve: AsyncParsableCommand {
             )
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard idleTimeout >= 1, maxConnections >= 1, shutdownTimeout >= 1 else {
-            throw ValidationError("--idle-timeout, --max-connections and --shutdown-timeout must be at least 1")
+        guard idleTimeout >= 1, maxConnections >= 1, shutdownTimeout >= 1, requestTimeout >= 1 else {
+            throw ValidationError(
+                "--idle-timeout, --max-connections, --shutdown-timeout and --request-timeout must be at least 1"
+            )
         }
         if try feedTokenKey() == nil && !Loopback.isLoopback(host: hostname) {
             // Serving other machines is production: a sealing key in the database beside the
@@ -116,7 +124,8 @@ struct Serve: AsyncParsableCommand {
                         adminToken: adminToken,
                         publicURL: publicURL ?? ProcessInfo.processInfo.environment["ALMANAC_PUBLIC_URL"],
                         feedCacheBytes: max(1, feedCacheMB) << 20,
-                        feedTokenKey: feedTokenKey
+                        feedTokenKey: feedTokenKey,
+                        requestTimeout: .seconds(requestTimeout)
                     ),
                     host: hostname,
                     port: port,

@@ -174,6 +174,8 @@ class AlmanacServer:
     def command(self) -> list[str]:
         return [str(self.binary), "serve", "--database-url", self.database_url,
                 "--port", str(self.port), "--hostname", "127.0.0.1", "--auth", self.auth,
+                # Below the campaign's 10 s client timeout: an outage must be a 503, not a hang.
+                "--request-timeout", "5",
                 *self.extra_args]
 
     def environment(self) -> dict[str, str]:

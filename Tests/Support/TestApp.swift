@@ -26,7 +26,12 @@ public struct TestApp: Sendable {
         try await TestDatabase.withRuntime(poolSize: poolSize) { runtime in
             let services = runtime.services
             let built = try await runtime.api(
-                APIConfiguration(auth: auth, adminToken: adminToken, feedCacheBytes: feedCacheBytes)
+                APIConfiguration(
+                    auth: auth,
+                    adminToken: adminToken,
+                    feedCacheBytes: feedCacheBytes,
+                    requestTimeout: .seconds(120)  // loaded test machines queue writes for long
+                )
             )
             let app = Application(router: built.router, logger: TestDatabase.logger)
             guard listening else {
