@@ -203,6 +203,20 @@ public struct EventStore: Sendable {
         ).map { try RecordedEvent(row: $0) }
     }
 
+    /// The open transaction that took a transaction id longest ago (what holds the gap-safe
+    /// horizon back), with its age in seconds and its server process id; nil when none.
+    public func oldestWritingTransaction() async throws -> (ageSeconds: Double, pid: Int32)? {
+        let rows = try await client.query(
+            """
+            SELECT extract(epoch FROM now() - xact_start)::float8, pid FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 1
+            """,
+            logger: logger
+        ).decode((Double, Int32).self)
+        for try await (age, pid) in rows { return (age, pid) }
+        return nil
+    }
+
     /// Whether any committed event lies after `cursor`, visible or still behind the horizon.
     public func hasEvents(after cursor: GlobalCursor) async throws -> Bool {
         let rows = try await client.query(

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -10,6 +11,8 @@ public struct LogTail: Sendable {
     public var checkpointName: String
     public var batchSize: Int
     public var pollInterval: Duration
+    /// How long the reader may be held back by an open transaction before it logs a warning.
+    public var heldBackWarning: Duration = .seconds(5)
     private let wakeups = Wakeups()
 
     /// Whether `run` is LISTENing for appends.
@@ -40,16 +43,39 @@ public struct LogTail: Sendable {
     func follow(wakeups: Wakeups, retryDelay: Duration = .seconds(1), handle: Handler) async throws {
         var cursor = try await checkpoint()
         var signals = wakeups.signals.makeAsyncIterator()
+        var held = HeldBack(threshold: heldBackWarning)
         while !Task.isCancelled {
             do {
                 if try await catchUp(from: &cursor, handle: handle) {
                     if try await store.hasEvents(after: cursor) {
                         // Committed events exist but an older open transaction holds the
-                        // gap-safe horizon back: look again soon, no NOTIFY will come.
-                        try await Task.sleep(for: .milliseconds(10))
-                    } else if await signals.next() == nil {
-                        return
+                        // gap-safe horizon back: no NOTIFY will come, so look again, backing off
+                        // (10 ms doubling to 500 ms), and say so when it lasts.
+                        let pause = held.pause()
+                        if held.shouldWarn() {
+                            let blocker = try await store.oldestWritingTransaction()
+                            logger.warning(
+                                "reader held back by an open transaction",
+                                metadata: [
+                                    "checkpoint": "\(checkpointName)", "for": "\(held.elapsed)",
+                                    "transaction_age_s":
+                                        "\(blocker.map { String(format: "%.1f", $0.ageSeconds) } ?? "?")",
+                                    "pid": "\(blocker?.pid ?? 0)",
+                                ]
+                            )
+                        }
+                        try await Task.sleep(for: pause)
+                    } else {
+                        if let elapsed = held.release() {
+                            logger.notice(
+                                "reader no longer held back",
+                                metadata: ["checkpoint": "\(checkpointName)", "after": "\(elapsed)"]
+                            )
+                        }
+                        if await signals.next() == nil { return }
                     }
+                } else {
+                    _ = held.release()
                 }
             } catch is CancellationError {
                 return
@@ -98,5 +124,44 @@ public struct LogTail: Sendable {
             }
             group.cancelAll()
         }
+    }
+}
+
+/// How long a reader has been held back behind the gap-safe horizon: the backoff between looks
+/// and when to warn (once when it crosses the threshold, then every time it doubles).
+struct HeldBack {
+    let threshold: Duration
+    private var since: ContinuousClock.Instant?
+    private var nextPause: Duration = .milliseconds(10)
+    private var nextWarning: Duration
+
+    init(threshold: Duration) {
+        self.threshold = threshold
+        self.nextWarning = threshold
+    }
+
+    var elapsed: Duration { since.map { ContinuousClock.now - $0 } ?? .zero }
+
+    mutating func pause() -> Duration {
+        if since == nil { since = .now }
+        defer { nextPause = min(nextPause * 2, .milliseconds(500)) }
+        return nextPause
+    }
+
+    mutating func shouldWarn() -> Bool {
+        guard elapsed >= nextWarning else { return false }
+        nextWarning = nextWarning * 2
+        return true
+    }
+
+    /// Ends a held-back period; how long it lasted if it was long enough to have been reported.
+    mutating func release() -> Duration? {
+        defer {
+            since = nil
+            nextPause = .milliseconds(10)
+            nextWarning = threshold
+        }
+        let lasted = elapsed
+        return lasted >= threshold ? lasted : nil
     }
 }
