@@ -20,7 +20,7 @@ struct FeedStreamer: Sendable {
     }
 
     /// Entries per page read from PostgreSQL.
-    var pageSize = 2000
+    var pageSize = 250
 
     /// The calendar changed between two pages of one response: the response is cut off (the
     /// client sees a broken transfer and polls again) rather than mixing two versions under one

@@ -71,7 +71,7 @@ public struct TodoPages: Sendable {
     let filter: TodoTable.Filter
     let timeZone: String
     /// Todos per page.
-    public var size = 1000
+    public var size = 250
 
     /// The todos after `id` (the first page after 0); fewer than `size` means the last.
     public func page(after id: Int) async throws -> [Todo] {
