@@ -99,74 +99,13 @@ struct KafkaFanOutTests {
         try await AlmanacRuntime.withRunning(services, logger: logger, body)
     }
 
-    /// Writes scripted command sequences for `users` new users through the command path.
-    static func writeEvents(_ services: AlmanacServices, users: Int, seed: Int) async throws -> [Int64] {
-        var ids: [Int64] = []
-        for index in 0..<users {
-            let user = try await services.users.create(name: "user-\(seed)-\(index)").user.id
-            ids.append(user)
-            try await append(services, user: user, codes: Array(stride(from: seed + index, to: 4000, by: 97 + index)))
-        }
-        return ids
-    }
-
-    static func append(_ services: AlmanacServices, user: Int64, codes: [Int]) async throws {
-        let events = CommandScript.events(codes).dropFirst()  // the user is already registered
-        var version = try await services.store.version(of: user)
-        for chunk in stride(from: 0, to: events.count, by: 5) {
-            let slice = Array(events.dropFirst(chunk).prefix(5))
-            try await services.store.withTransaction { connection in
-                try await services.commands.append(slice, user: user, expectedVersion: version, on: connection)
-            }
-            version += Int64(slice.count)
-        }
-    }
-
-    /// Waits until every user's calendar has reached its stream version.
-    static func waitForProjection(_ store: EventStore, users: [Int64], timeout: Duration = .seconds(90)) async throws {
-        try await poll("every calendar reaches its stream version", limit: timeout, interval: .milliseconds(20)) {
-            for user in users {
-                let stream = try await store.version(of: user)
-                let projected = try await store.client.withConnection {
-                    try await CalendarStore(logger: store.logger).head(user: user, on: $0)?.version ?? 0
-                }
-                if projected < stream { return false }
-            }
-            return true
-        }
-    }
-
-    static func projectedVersions(_ store: EventStore, users: [Int64]) async throws -> [Int64] {
-        var versions: [Int64] = []
-        for user in users {
-            versions.append(
-                try await store.client.withConnection {
-                    try await CalendarStore(logger: store.logger).head(user: user, on: $0)?.version ?? 0
-                }
-            )
-        }
-        return versions
-    }
-
     /// Runs a fresh pipeline until every calendar has caught up, then checks each against a full
     /// regeneration from the store.
     static func catchUpAndCompare(_ cluster: Cluster, store: EventStore, users: [Int64], member: String) async throws {
         try await whileRunning(try await pipeline(cluster, store: store, member: member)) {
-            try await waitForProjection(store, users: users)
+            try await FanOutChecks.waitForProjection(store, users: users)
         }
-        try await expectFeedsEqualFullRegeneration(store, users: users)
-    }
-
-    static func expectFeedsEqualFullRegeneration(_ store: EventStore, users: [Int64]) async throws {
-        for user in users {
-            for variant in FeedVariant.allCases {
-                let comparison = try #require(
-                    try await CalendarRebuilder(store: store).compare(user: user, variant: variant)
-                )
-                #expect(comparison.version == (try await store.version(of: user)))
-                #expect(comparison.matches, "user \(user) \(variant)")
-            }
-        }
+        try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
     }
 
     @Test func twoProjectorsInOneGroupSplitThePartitionsAndProduceTheEmbeddedFeeds() async throws {
@@ -174,7 +113,7 @@ struct KafkaFanOutTests {
         defer { cluster.mock.shutdown() }
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
-            let users = try await Self.writeEvents(services, users: 8, seed: 1)
+            let users = try await FanOutChecks.writeEvents(services, users: 8, seed: 1)
             let publisher = try cluster.publisher()
             let a = try cluster.subscriber("projector-a")
             let b = try cluster.subscriber("projector-b")
@@ -184,17 +123,19 @@ struct KafkaFanOutTests {
                 b, KafkaProjector(subscriber: b, writer: ProjectionWriter(store: store)),
             ]
             try await Self.whileRunning(members) {
-                try await Self.waitForProjection(store, users: users)
+                try await FanOutChecks.waitForProjection(store, users: users)
                 // More writes while both members run.
-                for user in users.prefix(3) { try await Self.append(services, user: user, codes: [0, 1, 2, 7, 5]) }
-                try await Self.waitForProjection(store, users: users)
+                for user in users.prefix(3) {
+                    try await FanOutChecks.append(services, user: user, codes: [0, 1, 2, 7, 5])
+                }
+                try await FanOutChecks.waitForProjection(store, users: users)
                 let assignedA = a.assignedPartitions
                 let assignedB = b.assignedPartitions
                 #expect(!assignedA.isEmpty && !assignedB.isEmpty, "a: \(assignedA), b: \(assignedB)")
                 #expect(Set(assignedA).isDisjoint(with: assignedB))
                 #expect(Set(assignedA + assignedB) == [0, 1, 2, 3])
             }
-            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+            try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
         }
     }
 
@@ -205,7 +146,7 @@ struct KafkaFanOutTests {
         defer { cluster.mock.shutdown() }
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
-            let users = try await Self.writeEvents(services, users: 40, seed: 3)
+            let users = try await FanOutChecks.writeEvents(services, users: 40, seed: 3)
             try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "projector-busy")) {
                 // Shut down as soon as the first calendar appears, with most of the backlog left.
                 try await poll("the first calendar appears", limit: .seconds(60), interval: .milliseconds(2)) {
@@ -223,7 +164,7 @@ struct KafkaFanOutTests {
         defer { cluster.mock.shutdown() }
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
-            let users = try await Self.writeEvents(services, users: 4, seed: 2)
+            let users = try await FanOutChecks.writeEvents(services, users: 4, seed: 2)
             for round in 0..<3 {
                 let pipeline = try await Self.pipeline(cluster, store: store, member: "projector-\(round)")
                 let running = Task {
@@ -231,10 +172,12 @@ struct KafkaFanOutTests {
                 }
                 // Write while it runs, then kill everything abruptly (no graceful shutdown) once the
                 // projector has applied part of it.
-                let before = try await Self.projectedVersions(store, users: users)
-                for user in users { try await Self.append(services, user: user, codes: [round, 11 + round, 7, 3]) }
+                let before = try await FanOutChecks.projectedVersions(store, users: users)
+                for user in users {
+                    try await FanOutChecks.append(services, user: user, codes: [round, 11 + round, 7, 3])
+                }
                 try await poll("the projector applies some of round \(round)", limit: .seconds(60)) {
-                    try await Self.projectedVersions(store, users: users) != before
+                    try await FanOutChecks.projectedVersions(store, users: users) != before
                 }
                 running.cancel()
                 _ = await running.result
@@ -248,23 +191,23 @@ struct KafkaFanOutTests {
         defer { cluster.mock.shutdown() }
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
-            let users = try await Self.writeEvents(services, users: 2, seed: 3)
+            let users = try await FanOutChecks.writeEvents(services, users: 2, seed: 3)
             try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "projector")) {
-                try await Self.waitForProjection(store, users: users)
+                try await FanOutChecks.waitForProjection(store, users: users)
                 let before = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
                 }
                 try cluster.mock.setBrokerDown(KafkaMockCluster.allBrokers)
-                try await Self.append(services, user: users[0], codes: [0, 1, 2, 3])
+                try await FanOutChecks.append(services, user: users[0], codes: [0, 1, 2, 3])
                 try await Task.sleep(for: .seconds(2))
                 let during = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
                 }
                 #expect(during == before, "nothing can pass while every broker is down")
                 try cluster.mock.setBrokerUp(KafkaMockCluster.allBrokers)
-                try await Self.waitForProjection(store, users: users)
+                try await FanOutChecks.waitForProjection(store, users: users)
             }
-            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+            try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
         }
     }
 
@@ -276,11 +219,11 @@ struct KafkaFanOutTests {
         defer { cluster.mock.shutdown() }
         try await TestDatabase.withStore(poolSize: 12) { store in
             let services = AlmanacServices(store: store)
-            let users = try await Self.writeEvents(services, users: 2, seed: 5)
+            let users = try await FanOutChecks.writeEvents(services, users: 2, seed: 5)
             let rogue = try cluster.publisher()
             let pipeline = try await Self.pipeline(cluster, store: store, member: "projector-trust")
             try await Self.whileRunning([rogue] + pipeline) {
-                try await Self.waitForProjection(store, users: users)
+                try await FanOutChecks.waitForProjection(store, users: users)
                 let user = users[0]
                 let next = try await store.version(of: user) + 1
                 let forged = TodoEvent.todoCreated(
@@ -307,10 +250,10 @@ struct KafkaFanOutTests {
                 // event at that version, which is appended (and relayed) only afterwards.
                 try await rogue.publish([envelope.message])
                 try await Task.sleep(for: .milliseconds(300))
-                try await Self.append(services, user: user, codes: [0, 1, 2])
-                try await Self.waitForProjection(store, users: users)
+                try await FanOutChecks.append(services, user: user, codes: [0, 1, 2])
+                try await FanOutChecks.waitForProjection(store, users: users)
             }
-            try await Self.expectFeedsEqualFullRegeneration(store, users: users)
+            try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
         }
     }
 
