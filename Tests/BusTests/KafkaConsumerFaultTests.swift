@@ -126,8 +126,14 @@ struct KafkaConsumerFaultTests {
                 reader.open()
                 try await Task.sleep(for: .milliseconds(1500))
                 let after = reader.messages.dropFirst()
-                // Everything of `taken` was committed by the second member: nothing of it may come back.
-                #expect(after.filter { $0.partition == taken }.isEmpty, "stale messages of partition \(taken)")
+                // What the second member received of `taken` it committed (each before the next): none
+                // of that may come back. On a loaded machine it may have left before reaching the end
+                // of the partition; the rest is redelivered from its committed offset, as it should be.
+                let committed = secondCollector.messages.filter { $0.partition == taken }.map(\.offset).max() ?? -1
+                #expect(
+                    after.filter { $0.partition == taken && $0.offset < committed }.isEmpty,
+                    "stale messages of partition \(taken) (the second member committed up to \(committed))"
+                )
                 let places = after.map { "\($0.partition)/\($0.offset)" }
                 #expect(Set(places).count == places.count, "duplicates: \(places)")
                 reader.stop()
