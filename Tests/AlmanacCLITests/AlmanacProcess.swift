@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The built `almanac` executable, run as a child process with the moto endpoint in its environment.
 ///
 /// Output goes to files, not pipes, so a chatty child never blocks on a full pipe, and the test
@@ -20,7 +24,7 @@ final class AlmanacProcess: Sendable {
         var stderr: String
     }
 
-    private let process: Process
+    private let pid: pid_t
     private let directory: URL
     private let stdoutURL: URL
     private let stderrURL: URL
@@ -49,11 +53,10 @@ final class AlmanacProcess: Sendable {
     }
 
     /// Starts `almanac arguments...` with `environment` added to this process's.
+    ///
+    /// posix_spawn and a thread of its own blocked in waitpid: Foundation's `Process` was seen to
+    /// lose the termination of a child under load (its handler never ran, the test waited forever).
     init(_ arguments: [String], environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = try Self.executable()
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "almanac-cli-\(UUID().uuidString)"
         )
@@ -61,15 +64,33 @@ final class AlmanacProcess: Sendable {
         self.directory = directory
         self.stdoutURL = directory.appendingPathComponent("stdout")
         self.stderrURL = directory.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: self.stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: self.stderrURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: self.stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: self.stderrURL)
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let executable = try Self.executable().path
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let cArguments = ([executable] + arguments).map { strdup($0) } + [nil]
+        let cEnvironment = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArguments.forEach { free($0) }
+            cEnvironment.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, cArguments, cEnvironment)
+        guard spawned == 0 else { throw NotBuilt(path: "\(executable) (posix_spawn: \(spawned))") }
+        self.pid = pid
         let exit = self.exit
-        process.terminationHandler = { process in exit.record(process.terminationStatus) }
-        try process.run()
+        let child = pid
+        let watcher = Thread {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+            // WIFEXITED / WEXITSTATUS by hand: the macros are not imported into Swift.
+            exit.record((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+        }
+        watcher.start()
     }
 
     deinit {
@@ -88,11 +109,11 @@ final class AlmanacProcess: Sendable {
     var stderr: String { (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? "" }
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
-    func interrupt() { self.process.interrupt() }
+    func interrupt() { _ = Glibc.kill(self.pid, SIGINT) }
 
     /// Kills it if it still runs (a test that failed half-way must not leave it behind).
     func kill() {
-        if self.process.isRunning { self.process.terminate() }
+        if !self.exit.hasExited { _ = Glibc.kill(self.pid, SIGTERM) }
     }
 
     /// Waits for it to exit.
@@ -105,6 +126,8 @@ final class AlmanacProcess: Sendable {
 /// The exit status of a child, awaited without blocking a thread (`waitUntilExit` would).
 private final class ExitStatus: Sendable {
     private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+
+    var hasExited: Bool { self.state.withLock { $0.status != nil } }
 
     func record(_ status: Int32) {
         let waiters = self.state.withLock { state in
