@@ -30,7 +30,12 @@ struct KafkaConsumerFaultTests {
                     }
                 }
                 let elapsed = clock.now - start
-                #expect((error as? KafkaError)?.code == .commitTimedOut, "\(String(describing: error))")
+                // On a loaded machine the session may expire first: the partition is then revoked,
+                // which also refuses the commit at once. Either way it does not hang.
+                #expect(
+                    [.commitTimedOut, .partitionRevoked].contains((error as? KafkaError)?.code),
+                    "\(String(describing: error))"
+                )
                 #expect(elapsed < .seconds(3), "the commit returned after \(elapsed)")
 
                 try test.cluster.setBrokerUp(KafkaMockCluster.allBrokers)
@@ -41,6 +46,8 @@ struct KafkaConsumerFaultTests {
                             return
                         } catch let error as KafkaError where error.code == .commitTimedOut {
                             continue
+                        } catch let error as KafkaError where error.code == .partitionRevoked {
+                            return  // the group rebalanced during the outage: the message is redelivered
                         }
                     }
                 }

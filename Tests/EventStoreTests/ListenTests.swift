@@ -49,10 +49,16 @@ struct ListenTests {
         }
     }
 
-    /// The server process of the connection LISTENing on `channel`.
+    /// The server process of the connection LISTENing on `channel`: on this test's own database,
+    /// the one whose last statement was the LISTEN or the keepalive (the request pool's
+    /// connections ran nothing else but this query).
     static func listeningBackend(_ channel: String, store: EventStore) async throws -> Int32? {
         let rows = try await store.client.query(
-            "SELECT pid FROM pg_stat_activity WHERE query = \("LISTEN \"\(channel)\";") OR query = \("LISTEN \"\(channel)\"")",
+            """
+            SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND (query LIKE \("LISTEN \"\(channel)\"%") OR query = 'SELECT 1')
+            """,
             logger: TestDatabase.logger
         )
         for try await pid in rows.decode(Int32.self) { return pid }
