@@ -100,13 +100,15 @@ stop_test_postgres() {
 }
 
 # start_moto PORT: moto_server (an SNS/SQS emulator, in memory) on 127.0.0.1:PORT in the background,
-# answering before this returns; its pid goes to $MOTO_PID_FILE, its output to .almanac/moto.log.
-MOTO_PID_FILE="$ROOT/.almanac/moto.pid"
+# answering before this returns; its pid goes to $MOTO_PID_FILE, its output to $MOTO_LOG (by default
+# .almanac/moto.pid and .almanac/moto.log; the benchmarks keep their own beside a test run's).
+MOTO_PID_FILE="${MOTO_PID_FILE:-$ROOT/.almanac/moto.pid}"
+MOTO_LOG="${MOTO_LOG:-$ROOT/.almanac/moto.log}"
 start_moto() {
-  local port="$1" log="$ROOT/.almanac/moto.log" pid
+  local port="$1" log="$MOTO_LOG" pid
   ensure_python_packages "moto.server=moto[server]"
   stop_moto
-  mkdir -p "$ROOT/.almanac"
+  mkdir -p "$ROOT/.almanac" "$(dirname "$MOTO_PID_FILE")" "$(dirname "$log")"
   if command -v moto_server >/dev/null; then
     moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   else

@@ -7,7 +7,7 @@ struct AlmanacBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "almanac-bench",
         abstract:
-            "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes, Kafka fan-out.",
+            "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes, Kafka and SNS/SQS fan-out.",
         discussion:
             "Starts its own private PostgreSQL and the API in-process. Progress goes to stderr, the table to stdout."
     )
@@ -15,7 +15,7 @@ struct AlmanacBench: AsyncParsableCommand {
     @Flag(help: "The preset that finishes in under 5 minutes on 2 cores (fewer repetitions, shorter load runs).")
     var quick = false
 
-    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes, kafka.")
+    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes, kafka, sqs.")
     var scenarios: String?
 
     @Option(help: "Calendar sizes N, comma-separated.")
@@ -69,6 +69,26 @@ struct AlmanacBench: AsyncParsableCommand {
     )
     var kafkaSettings: [String] = []
 
+    @Option(help: "Calendar sizes N of the SQS scenario's end-to-end part, comma-separated.")
+    var sqsSizes: String?
+
+    @Option(help: "Bulk completion sizes k of the SQS scenario's end-to-end part, comma-separated.")
+    var sqsKs: String?
+
+    @Option(help: "Events of each backlog of the SQS scenario's throughput runs.")
+    var sqsRelayEvents: Int?
+
+    @Option(help: "SQS queue kinds of the SQS scenario, comma-separated: standard, fifo.")
+    var sqsQueues: String?
+
+    @Option(
+        help: """
+            SNS and SQS endpoint of the sqs scenario, e.g. http://127.0.0.1:54393 (benchmarks/run starts moto_server \
+            and passes it); without it the sqs scenario runs only when named, and then fails.
+            """
+    )
+    var awsEndpoint: String?
+
     @Option(help: "Directory for results.json, results.csv, results.md and plot.svg.")
     var output: String = "results"
 
@@ -97,11 +117,22 @@ struct AlmanacBench: AsyncParsableCommand {
             var chosen = Set<Plan.Scenario>()
             for name in scenarios.split(separator: ",") {
                 guard let scenario = Plan.Scenario(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes, kafka")
+                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes, kafka, sqs")
                 }
                 chosen.insert(scenario)
             }
             plan.scenarios = chosen
+        }
+        plan.awsEndpoint = awsEndpoint
+        if let awsEndpoint, AWSEndpoint(url: awsEndpoint) == nil {
+            throw ValidationError("--aws-endpoint takes scheme://host:port, not \(awsEndpoint)")
+        }
+        if awsEndpoint == nil, plan.scenarios.contains(.sqs) {
+            // Every scenario by default: the sqs one only where an endpoint was given.
+            guard scenarios == nil else {
+                throw ValidationError("the sqs scenario needs --aws-endpoint (benchmarks/run starts moto_server)")
+            }
+            plan.scenarios.remove(.sqs)
         }
         if let sizes { plan.sizes = try Self.integers(sizes, "--sizes") }
         if let ks { plan.ks = try Self.integers(ks, "--ks") }
@@ -127,12 +158,29 @@ struct AlmanacBench: AsyncParsableCommand {
         }
         if let kafkaPartitions { plan.kafkaPartitions = max(1, kafkaPartitions) }
         if let kafkaFetchWaitMs { plan.kafkaFetchWaitMilliseconds = max(0, kafkaFetchWaitMs) }
+        if let sqsSizes { plan.sqsSizes = try Self.integers(sqsSizes, "--sqs-sizes") }
+        if let sqsKs { plan.sqsKs = try Self.integers(sqsKs, "--sqs-ks") }
+        if let sqsRelayEvents {
+            guard sqsRelayEvents >= plan.relayUsers else {
+                throw ValidationError("--sqs-relay-events must be at least \(plan.relayUsers)")
+            }
+            plan.sqsRelayEvents = sqsRelayEvents
+        }
+        if let sqsQueues {
+            plan.sqsQueues = try sqsQueues.split(separator: ",").map {
+                guard let kind = Plan.QueueKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("unknown SQS queue kind \($0); use standard, fifo")
+                }
+                return kind
+            }
+            guard !plan.sqsQueues.isEmpty else { throw ValidationError("--sqs-queues names no queue kind") }
+        }
         do {
             plan.kafkaSettings = try KafkaConfiguration.parseSettings(kafkaSettings)
         } catch {
             throw ValidationError("invalid --kafka-setting: \(error)")
         }
-        guard (plan.ks + plan.kafkaKs).allSatisfy({ $0 <= 10_000 }) else {
+        guard (plan.ks + plan.kafkaKs + plan.sqsKs).allSatisfy({ $0 <= 10_000 }) else {
             throw ValidationError("k is at most 10,000 (Limits.bulkIDs)")
         }
         return plan
@@ -167,7 +215,7 @@ struct AlmanacBench: AsyncParsableCommand {
         if plan.scenarios.contains(.component) {
             ComponentScenario(plan: plan).run(into: &results)
         }
-        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka]) {
+        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka, .sqs]) {
             let server = BenchServer(
                 directory: postgresDir.map { URL(fileURLWithPath: $0) }
                     ?? outputURL.appendingPathComponent("tmp").appendingPathComponent("postgres"),
@@ -188,9 +236,12 @@ struct AlmanacBench: AsyncParsableCommand {
                 if plan.scenarios.contains(.writes) {
                     try await WriteScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
-                // Last: it replaces the server's projector for a while.
+                // Last: they replace the server's projector for a while (and restore it).
                 if plan.scenarios.contains(.kafka) {
                     try await KafkaScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                if plan.scenarios.contains(.sqs) {
+                    try await SQSScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
                 return results
             }

@@ -22,6 +22,9 @@ enum MachineInfo {
         if let librdkafka = environment["ALMANAC_BENCH_LIBRDKAFKA"], !librdkafka.isEmpty {
             info["librdkafka"] = librdkafka
         }
+        if let moto = environment["ALMANAC_BENCH_MOTO"], !moto.isEmpty {
+            info["moto"] = moto
+        }
         if let commit = environment["ALMANAC_BENCH_ROOT_COMMIT"], !commit.isEmpty {
             info["almanac_commit"] = commit
         }

@@ -6,6 +6,13 @@ struct Plan: Sendable {
         case feed
         case writes
         case kafka
+        case sqs
+    }
+
+    /// The SQS queue kinds the `sqs` scenario measures (each behind an SNS topic of the same kind).
+    enum QueueKind: String, CaseIterable, Sendable {
+        case standard
+        case fifo
     }
 
     var scenarios: Set<Scenario>
@@ -41,6 +48,16 @@ struct Plan: Sendable {
     var kafkaFetchWaitMilliseconds: Int
     /// Raw librdkafka settings for the producer and the consumer, over the harness's own.
     var kafkaSettings: [String: String]
+    /// Calendar sizes of the SQS scenario's end-to-end part.
+    var sqsSizes: [Int]
+    /// Bulk completion sizes of the SQS scenario's end-to-end part.
+    var sqsKs: [Int]
+    /// Events of each backlog of the SQS scenario's throughput runs (a fresh one per run, `relayUsers` users).
+    var sqsRelayEvents: Int
+    /// Queue kinds of the SQS scenario, in the order they run.
+    var sqsQueues: [QueueKind]
+    /// Where SNS and SQS answer (moto_server, started by `benchmarks/run`); nil: the sqs scenario cannot run.
+    var awsEndpoint: String?
 
     static func standard(quick: Bool) -> Plan {
         Plan(
@@ -67,7 +84,12 @@ struct Plan: Sendable {
             kafkaBrokers: 3,
             kafkaPartitions: 6,
             kafkaFetchWaitMilliseconds: 10,
-            kafkaSettings: [:]
+            kafkaSettings: [:],
+            sqsSizes: quick ? [1_000] : [1_000, 10_000],
+            sqsKs: [1, 100],
+            sqsRelayEvents: quick ? 200 : 400,
+            sqsQueues: quick ? [.standard] : [.standard, .fifo],
+            awsEndpoint: nil
         )
     }
 
@@ -99,6 +121,11 @@ struct Plan: Sendable {
             "kafka_settings": kafkaSettings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
                 separator: ","
             ),
+            "sqs_sizes": sqsSizes.map(String.init).joined(separator: ","),
+            "sqs_ks": sqsKs.map(String.init).joined(separator: ","),
+            "sqs_relay_events": "\(sqsRelayEvents)",
+            "sqs_queues": sqsQueues.map(\.rawValue).joined(separator: ","),
+            "aws_endpoint": awsEndpoint ?? "",
         ]
     }
 }

@@ -16,6 +16,7 @@ struct MarkdownReport {
         out += feed()
         out += writes()
         out += kafka()
+        out += sqs()
         if !results.notes.isEmpty {
             out += "## Notes\n\n" + results.notes.map { "- \($0)\n" }.joined() + "\n"
         }
@@ -157,45 +158,79 @@ struct MarkdownReport {
             )
     }
 
-    private func kafka() -> String {
-        typealias Path = KafkaScenario.Path
+    /// The end-to-end table of a fan-out scenario: the store-tailing projector's points and, on the
+    /// same calendars, each bus path's, with its ratio to the store (new feed served, medians).
+    private func fanOutLatency(_ scenario: String, _ paths: [FanOutBench.Path]) -> String {
+        typealias Path = FanOutBench.Path
         func find(_ change: String, _ path: Path, _ what: String, n: Int, k: Int) -> Measurement? {
-            results.find("kafka", KafkaScenario.series(change, path, what), n: n, k: k)
+            results.find(scenario, FanOutBench.series(change, path, what), n: n, k: k)
         }
+        let paths = paths.filter { path in
+            results.measurements.contains {
+                $0.scenario == scenario && $0.series == FanOutBench.series("edit", path, "new feed served")
+            }
+        }
+        guard !paths.isEmpty else { return "" }
+        let bulk = Set(paths.flatMap { ks(scenario, FanOutBench.series("bulk completion", $0, "new feed served")) })
         var rows: [[String]] = []
         for n in sizes {
             let changes =
                 [("edit", "single-todo edit", 1)]
-                + ks("kafka", KafkaScenario.series("bulk completion", .bus, "new feed served")).map {
-                    ("bulk completion", "bulk completion k = \(grouped($0))", $0)
-                }
+                + bulk.sorted().map { ("bulk completion", "bulk completion k = \(grouped($0))", $0) }
             for (change, label, k) in changes {
-                guard let bus = find(change, .bus, "new feed served", n: n, k: k) else { continue }
-                let store = find(change, .store, "new feed served", n: n, k: k)
-                rows.append(
-                    [
-                        grouped(n), label,
-                        cell(find(change, .store, "write acknowledged", n: n, k: k)), cell(store),
-                        cell(find(change, .bus, "write acknowledged", n: n, k: k)), cell(bus),
-                        bus.details["bus_over_store_median"].flatMap(Double.init).map { "×\(format($0))" } ?? "",
-                    ]
-                )
+                guard paths.contains(where: { find(change, $0, "new feed served", n: n, k: k) != nil }) else {
+                    continue
+                }
+                var row: [String] = [grouped(n), label]
+                for path in [Path.store] + paths {
+                    let ack = find(change, path, "write acknowledged", n: n, k: k)
+                    let served = find(change, path, "new feed served", n: n, k: k)
+                    row += [cell(ack), cell(served)]
+                    guard path != .store else { continue }
+                    let ratio = served?.details[FanOutBench.ratioDetail].flatMap { Double($0) }
+                    row.append(ratio.map { "×" + format($0) } ?? "")
+                }
+                rows.append(row)
             }
         }
+        let header =
+            ["N", "change", "store: write acknowledged", "store: new feed served"]
+            + paths.flatMap {
+                ["\($0.name): write acknowledged", "\($0.name): new feed served", "\($0.name) / store"]
+            }
+        return table(header, rows)
+    }
+
+    /// A throughput table: one row per events/s point of `scenario`, its setup from the details.
+    private func fanOutThroughput(_ throughput: [Measurement]) -> String {
+        table(
+            ["stage", "events/s median", "events/s p95", "runs", "setup"],
+            throughput.map { m in
+                var setup: [String] = []
+                if let events = m.details["events"].flatMap(Int.init) { setup.append("\(grouped(events)) events") }
+                if let users = m.details["users"] { setup.append("\(users) users") }
+                if let batch = m.details["batch_size"] { setup.append("batches of \(batch)") }
+                if let seconds = m.details["seconds_median"] { setup.append("\(seconds) s per run") }
+                if let window = m.details["window_seconds"] { setup.append("windows ≤ \(window) s") }
+                if let depth = m.details["max_queue_depth"] { setup.append("queue depth ≤ \(depth)") }
+                return [
+                    m.series, format(m.summary.median), format(m.summary.p95), "\(m.samples.count)",
+                    setup.joined(separator: ", "),
+                ]
+            }
+        )
+    }
+
+    private func kafka() -> String {
+        let latency = fanOutLatency("kafka", [KafkaScenario.bus])
         let throughput = results.measurements.filter { $0.scenario == "kafka" && $0.unit == "events/s" }
-        guard !rows.isEmpty || !throughput.isEmpty else { return "" }
+        guard !latency.isEmpty || !throughput.isEmpty else { return "" }
         var out = "## 5. Kafka fan-out (librdkafka's mock cluster, in-process)\n\n"
-        if !rows.isEmpty {
+        if !latency.isEmpty {
             out += "From sending the write to the feed serving the new bytes, with the projection fed by the server's "
             out += "store-tailing projector, then, on the same calendars, by relay → Kafka → consumer-group projector "
             out += "(`serve --bus kafka`). Bus / store: ratio of the medians of new feed served.\n\n"
-            out += table(
-                [
-                    "N", "change", "store: write acknowledged", "store: new feed served", "bus: write acknowledged",
-                    "bus: new feed served", "bus / store",
-                ],
-                rows
-            )
+            out += latency
         }
         if !throughput.isEmpty {
             out += "Throughput: the relay publishing a backlog (a fresh relay and cluster per run, timed until its "
@@ -204,21 +239,35 @@ struct MarkdownReport {
             out += "transaction, then one offset commit per partition), and a consumer that only commits each message, "
             out += "over windows after the "
             out += "group joined.\n\n"
-            out += table(
-                ["stage", "events/s median", "events/s p95", "runs", "setup"],
-                throughput.map { m in
-                    var setup: [String] = []
-                    if let events = m.details["events"].flatMap(Int.init) { setup.append("\(grouped(events)) events") }
-                    if let users = m.details["users"] { setup.append("\(users) users") }
-                    if let batch = m.details["batch_size"] { setup.append("batches of \(batch)") }
-                    if let seconds = m.details["seconds_median"] { setup.append("\(seconds) s per run") }
-                    if let window = m.details["window_seconds"] { setup.append("windows ≤ \(window) s") }
-                    return [
-                        m.series, format(m.summary.median), format(m.summary.p95), "\(m.samples.count)",
-                        setup.joined(separator: ", "),
-                    ]
-                }
-            )
+            out += fanOutThroughput(throughput)
+        }
+        return out
+    }
+
+    private func sqs() -> String {
+        let latency = fanOutLatency("sqs", Plan.QueueKind.allCases.map(SQSScenario.path))
+        let throughput = results.measurements.filter { $0.scenario == "sqs" && $0.unit == "events/s" }
+        guard !latency.isEmpty || !throughput.isEmpty else { return "" }
+        var out = "## 6. SNS/SQS fan-out (moto_server, an AWS emulator on loopback)\n\n"
+        out += "moto_server emulates SNS and SQS in one Python process on the same cores: these numbers compare "
+        out += "Almanac's paths with each other in one run, they say nothing about AWS.\n\n"
+        if !latency.isEmpty {
+            out += "From sending the write to the feed serving the new bytes, with the projection fed by the server's "
+            out += "store-tailing projector, then, on the same calendars, by relay → SNS topic → SQS queue → SQS "
+            out += "projector (`serve --bus sns`; `sns`: standard topic and queue, `sns-fifo`: FIFO ones). "
+            out += "Bus / store: ratio of the medians of new feed served.\n\n"
+            out += latency
+        }
+        if !throughput.isEmpty {
+            out += "Throughput on backlogs appended while nothing projected them (a fresh backlog, topic and queue per "
+            out += "run): the relay and the projector started together, as `serve --bus sns` runs them, the relay "
+            out += "timed until its checkpoint reached the last event, the projector until it had applied every "
+            out += "event (so it cannot beat the relay). Then the same backlog through a fresh topic and queue to a "
+            out += "consumer that only receives and deletes (no projection): what moto alone allows. Queue depth: "
+            out += "the most messages the queue held (sampled every 250 ms); moto's cost per request grows with it, "
+            out += "which is why no run fills the queue first. Last, the relay alone, publishing to a topic that no "
+            out += "queue subscribes to: moto's SNS without the delivery.\n\n"
+            out += fanOutThroughput(throughput)
         }
         return out
     }

@@ -1,31 +1,17 @@
-import API
 import Bus
-import Domain
 import EventStore
 import Foundation
-import PostgresNIO
 import Projector
 import Relay
 import ServiceLifecycle
-import Synchronization
-import Workload
 
 /// Throughput of the fan-out: the relay publishing a backlog of events (store → Kafka), and the
 /// consumer-group projector applying them (Kafka → calendar tables).
 extension KafkaScenario {
-    /// The backlog the relay publishes: `plan.relayEvents` events of `plan.relayUsers` users,
-    /// after `from` and up to `through` in the global log, not projected yet.
-    struct Backlog {
-        var users: [Int64]
-        var from: GlobalCursor
-        var through: GlobalCursor
-        var count: Int
-    }
-
     /// Appends the backlog (not timed), then times fresh relays publishing all of it, each to a
     /// fresh mock cluster; the last cluster then feeds the projector throughput.
     func relayThroughput(into results: inout RunResults) async throws {
-        let backlog = try await appendBacklog()
+        let backlog = try await bench.appendBacklog(events: plan.relayEvents, users: plan.relayUsers)
         let runs = plan.warmup + plan.throughputRuns
         var rates: [Double] = []
         var seconds: [Double] = []
@@ -65,11 +51,13 @@ extension KafkaScenario {
     /// One fresh relay (its own checkpoint at the start of the backlog) publishing the backlog
     /// to a fresh topic; returns the seconds until its checkpoint reached the last event, and
     /// the relay's batch size.
-    private func relayRun(_ kafka: MockKafka, _ backlog: Backlog) async throws -> (seconds: Double, batchSize: Int) {
+    private func relayRun(_ kafka: MockKafka, _ backlog: FanOutBench.Backlog) async throws -> (
+        seconds: Double, batchSize: Int
+    ) {
         try kafka.createTopic(Self.topic)
         let publisher = try kafka.publisher(topic: Self.topic)
         let relay = OutboxRelay(store: store, publisher: publisher, checkpointName: "bench-relay")
-        try await saveCheckpoint(relay.tail.checkpointName, backlog.from)
+        try await bench.saveCheckpoint(relay.tail.checkpointName, backlog.from)
         try await server.projection.start("relay publisher", [publisher])
         // Connections, metadata and the idempotent producer's id first (not timed): the brokers
         // acknowledge one message that no projector can apply (it skips it).
@@ -78,7 +66,7 @@ extension KafkaScenario {
         let start = clock.now
         try await relay.drainCommitted(timeout: .seconds(1_800))
         let elapsed = (clock.now - start).milliseconds / 1000
-        let reached = try await checkpoint(relay.tail.checkpointName)
+        let reached = try await bench.checkpoint(relay.tail.checkpointName)
         try await server.projection.stop()
         guard reached == backlog.through else {
             throw BenchError("the relay stopped at \(reached), before the last event \(backlog.through)")
@@ -90,7 +78,7 @@ extension KafkaScenario {
     /// transaction, one offset commit per partition and batch), counted on the backlog users'
     /// calendars; then, for comparison, a consumer that receives and commits every message the
     /// topic still holds (its low and high watermarks, read before it starts).
-    private func projectorThroughput(_ kafka: MockKafka, _ backlog: Backlog, into results: inout RunResults)
+    private func projectorThroughput(_ kafka: MockKafka, _ backlog: FanOutBench.Backlog, into results: inout RunResults)
         async throws
     {
         let subscriber = try kafka.subscriber(topic: Self.topic, group: "bench-projector")
@@ -104,7 +92,7 @@ extension KafkaScenario {
             poll: .milliseconds(50),
             into: &results
         ) {
-            try await appliedEvents(backlog)
+            try await bench.appliedEvents(backlog)
         }
         try await server.projection.stop()
         results.measurements.append(
@@ -213,93 +201,6 @@ extension KafkaScenario {
         }
         return rates
     }
-
-    /// Appends the backlog through the command path (not timed) while no projector runs. Eight
-    /// writers append chunks of 100 events for their users in turn, so the global log interleaves
-    /// users and each relay batch spans several partitions, as many users' writes would.
-    private func appendBacklog() async throws -> Backlog {
-        let users = plan.relayUsers
-        let total = plan.relayEvents
-        Progress.log("kafka: appending \(grouped(total)) events of \(users) users for the relay (not timed)")
-        let clock = ContinuousClock()
-        let start = clock.now
-        let corpus = CalendarCorpus(size: (total + users - 1) / users)
-        var ids: [Int64] = []
-        for index in 0..<users {
-            let name = "relay-\(index)-\(UUID().uuidString.prefix(8).lowercased())"
-            ids.append(
-                try await server.services.users.create(name: name, timeZone: corpus.registration.timeZone).user.id
-            )
-        }
-        let from = try await lastCursor()
-        let commands = server.services.commands
-        let writers = 8
-        let chunk = 100
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in 0..<writers {
-                let mine = Array(ids.enumerated().filter { $0.offset % writers == writer })
-                group.addTask {
-                    for first in stride(from: 0, to: corpus.size, by: chunk) {
-                        for (index, user) in mine {
-                            // User i holds total / users todos, one more for the first total % users.
-                            let count = total / users + (index < total % users ? 1 : 0)
-                            guard first < count else { continue }
-                            let events = corpus.todos[first..<min(first + chunk, count)].map {
-                                TodoEvent.todoCreated($0)
-                            }
-                            try await commands.execute(user: user) { _, _ in (events, ()) }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let through = try await lastCursor()
-        let count = try await eventCount(after: from, through: through)
-        guard count == total else { throw BenchError("the backlog holds \(count) events, not \(total)") }
-        // As after a calendar load: statistics and the visibility map up to date.
-        try await store.client.query("VACUUM (ANALYZE) events, todos", logger: store.logger)
-        Progress.log(
-            "kafka: backlog of \(grouped(count)) events appended in \(format((clock.now - start).milliseconds / 1000)) s"
-        )
-        return Backlog(users: ids, from: from, through: through, count: count)
-    }
-
-    /// The newest event's cursor (everything is committed: no writer runs meanwhile).
-    private func lastCursor() async throws -> GlobalCursor {
-        let rows = try await store.client.query(
-            "SELECT txid::text, position FROM events ORDER BY events.txid DESC, events.position DESC LIMIT 1",
-            logger: store.logger
-        ).decode((String, Int64).self)
-        for try await (txid, position) in rows {
-            guard let txid = UInt64(txid) else { throw BenchError("unexpected txid \(txid)") }
-            return GlobalCursor(txid: txid, position: position)
-        }
-        return .start
-    }
-
-    private func eventCount(after from: GlobalCursor, through: GlobalCursor) async throws -> Int {
-        let rows = try await store.client.query(
-            """
-            SELECT count(*) FROM events
-            WHERE (txid, position) > (\(String(from.txid))::xid8, \(from.position))
-              AND (txid, position) <= (\(String(through.txid))::xid8, \(through.position))
-            """,
-            logger: store.logger
-        ).decode(Int64.self)
-        for try await count in rows { return Int(count) }
-        return 0
-    }
-
-    /// Backlog events applied so far: the users' calendar versions beyond their registration.
-    private func appliedEvents(_ backlog: Backlog) async throws -> Int {
-        let rows = try await store.client.query(
-            "SELECT coalesce(sum(greatest(version - 1, 0)), 0)::int8 FROM calendars WHERE user_id = ANY(\(backlog.users))",
-            logger: store.logger
-        ).decode(Int64.self)
-        for try await sum in rows { return Int(sum) }
-        return 0
-    }
 }
 
 /// A consumer-group member that commits every message as KafkaProjector does, without
@@ -319,15 +220,5 @@ private struct CommittingConsumer: Service {
         } catch is CancellationError {
             // Graceful shutdown.
         }
-    }
-}
-
-private final class MessageCounter: Sendable {
-    private let value = Atomic<Int>(0)
-
-    var count: Int { value.load(ordering: .relaxed) }
-
-    func increment() {
-        value.add(1, ordering: .relaxed)
     }
 }

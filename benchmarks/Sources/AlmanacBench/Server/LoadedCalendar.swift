@@ -85,10 +85,24 @@ final class LoadedCalendar {
         throw BenchError("the projection of user \(userID) did not reach version \(target)")
     }
 
-    /// Fetches the feed unconditionally and remembers its ETag.
+    /// Fetches the feed unconditionally and remembers its ETag, once it shows the whole stream: the
+    /// API answers from memory until its LISTEN hears of the projection's commit, so a feed fetched
+    /// right after the projection caught up may still be the previous one.
     func refreshETag() async throws {
-        let reply = try server.http.expectSuccess(try await server.http.feed(feedURL, ifNoneMatch: nil), "GET feed")
-        etag = reply.headers.first(name: "ETag") ?? ""
+        let target = try await server.services.store.version(of: userID)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let reply = try server.http.expectSuccess(
+                try await server.http.feed(feedURL, ifNoneMatch: nil),
+                "GET feed"
+            )
+            etag = reply.headers.first(name: "ETag") ?? ""
+            if EndToEndScenario.version(etag) >= target { return }
+            guard ContinuousClock.now < deadline else {
+                throw BenchError("the feed of user \(userID) still serves \(etag), not stream version \(target)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// `count` open todos spread over the calendar, now counted as completed. Reopens every todo
