@@ -10,7 +10,7 @@ struct KafkaLongRunTests {
             let test = try TestCluster(partitions: 6)
             let publisher = try test.publisher()
             let subscriber = try test.subscriber(group: "long-run")
-            let sent = makeMessages(80_000, keys: (0..<64).map { "user-\($0)" })
+            let sent = makeMessages(30_000, keys: (0..<64).map { "user-\($0)" })
             try await withServices([publisher, subscriber]) {
                 for chunk in stride(from: 0, to: sent.count, by: 2_000) {
                     try await publisher.publish(Array(sent[chunk..<min(chunk + 2_000, sent.count)]))
