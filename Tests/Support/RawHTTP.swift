@@ -52,9 +52,11 @@ public enum RawHTTP {
     }
 
     /// A whole `Connection: close` exchange: the status code, within the socket timeouts.
-    public static func get(port: Int, path: String, headers: [String: String] = [:]) async throws -> Int {
+    public static func get(port: Int, path: String, headers: [String: String] = [:], timeoutSeconds: Int = 5)
+        async throws -> Int
+    {
         try await NIOThreadPool.singleton.runIfActive {
-            let fd = try connect(port: port)
+            let fd = try connect(port: port, timeoutSeconds: timeoutSeconds)
             defer { close(fd) }
             var request = "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
