@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Projector", targets: ["Projector"]),
         .library(name: "Bus", targets: ["Bus"]),
         .library(name: "API", targets: ["API"]),
+        .library(name: "Gzip", targets: ["Gzip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -34,6 +35,19 @@ let package = Package(
     targets: [
         .target(name: "Domain", swiftSettings: swiftSettings),
         .target(name: "ICal", swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Gzip streams stitched from independently deflated blocks; no server dependencies.
+        .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // Run by hand: swift run -c release gzip-measure (compression throughput and ratio of a feed).
+        .executableTarget(
+            name: "gzip-measure",
+            dependencies: ["Gzip", "ICal"],
+            path: "Sources/GzipMeasure",
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CRdKafka",
             pkgConfig: "rdkafka",
@@ -171,6 +185,11 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: ["Domain", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GzipTests",
+            dependencies: ["Gzip", "CZlib"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
