@@ -59,6 +59,8 @@ public enum AlmanacAPI {
         /// The last barrier notification the listener heard: after `barrier:<id>` is NOTIFYed on
         /// `Channels.calendars` and heard, every change committed before it has been applied.
         public var lastBarrier: @Sendable () -> String?
+        /// The feed cache's counters and size.
+        public var feedCacheStatistics: @Sendable () async -> FeedCacheStatistics
     }
 
     /// Builds the router and the services it needs beside it.
@@ -105,7 +107,8 @@ public enum AlmanacAPI {
             router: router,
             services: [FeedChangeListener(store: services.store, lookups: lookups)],
             isListening: { lookups.begin() != nil },
-            lastBarrier: { lookups.lastBarrier }
+            lastBarrier: { lookups.lastBarrier },
+            feedCacheStatistics: { await cache.statistics }
         )
     }
 

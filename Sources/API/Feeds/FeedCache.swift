@@ -80,11 +80,24 @@ actor FeedCache {
     private var oversized: [Int64: (generation: Int, version: Int64)] = [:]
     private var totalBytes = 0
     private var clock: UInt64 = 0
+    private var loads = 0
+    private var refreshes = 0
 
     init(store: EventStore, budgetBytes: Int) {
         self.store = store
         self.calendars = CalendarStore(logger: store.logger)
         self.budgetBytes = budgetBytes
+    }
+
+    /// What the cache holds and how often it read calendars (for tests and diagnostics).
+    var statistics: FeedCacheStatistics {
+        FeedCacheStatistics(
+            loads: loads,
+            refreshes: refreshes,
+            entries: entries.count,
+            bytes: totalBytes,
+            budgetBytes: budgetBytes
+        )
     }
 
     /// The calendar row only: enough to answer a conditional request without the body.
@@ -172,6 +185,7 @@ actor FeedCache {
     }
 
     private func load(user: Int64) async throws -> Entry? {
+        loads += 1
         guard let (head, rows) = try await read(user: user, since: nil) else { return nil }
         var entry = Entry(head: head)
         entry.fragments.reserveCapacity(rows.count)
@@ -185,6 +199,7 @@ actor FeedCache {
     }
 
     private func refresh(_ cached: Entry, user: Int64) async throws -> Entry? {
+        refreshes += 1
         guard let (head, rows) = try await read(user: user, since: cached.version) else { return nil }
         guard head.generation == cached.generation else { return try await load(user: user) }
         // A concurrent request may have refreshed further while this one waited.
@@ -212,4 +227,17 @@ actor FeedCache {
         }
         return entry
     }
+}
+
+/// A snapshot of a feed cache's work and contents.
+public struct FeedCacheStatistics: Sendable, Hashable {
+    /// Whole calendars read from the database (including reads stopped as too large).
+    public var loads: Int
+    /// Delta reads (entries changed since the cached version).
+    public var refreshes: Int
+    /// Calendars held.
+    public var entries: Int
+    /// Bytes counted against the budget.
+    public var bytes: Int
+    public var budgetBytes: Int
 }

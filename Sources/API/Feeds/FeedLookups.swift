@@ -18,6 +18,8 @@ final class FeedLookups: Sendable {
         var tokens: [String: Int64] = [:]
         /// The last barrier notification heard (see `barrierPrefix`).
         var barrier: String?
+        /// Remembered tokens looked at by invalidations, in total (the cost of forgetting).
+        var tokensVisited = 0
     }
 
     /// Notifications whose payload starts with this are barriers: when one is heard, every
@@ -73,9 +75,13 @@ final class FeedLookups: Sendable {
         state.withLock { state in
             state.epoch &+= 1
             state.heads[user] = nil
+            state.tokensVisited += state.tokens.count
             state.tokens = state.tokens.filter { $0.value != user }
         }
     }
+
+    /// Remembered tokens looked at by all invalidations so far.
+    var tokensVisitedByInvalidations: Int { state.withLock { $0.tokensVisited } }
 
     func setLive(_ live: Bool) {
         state.withLock { state in
