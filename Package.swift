@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Domain", "ICal", "EventStore", "Projector",
+                "Domain", "ICal", "EventStore", "Projector", "Gzip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "EventStore", "Domain", "Projector", "Runtime", "AlmanacTestSupport",
+                "API", "EventStore", "Domain", "Projector", "Runtime", "AlmanacTestSupport", "Gzip", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
