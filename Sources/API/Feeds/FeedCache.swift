@@ -1,4 +1,5 @@
 import EventStore
+import Gzip
 import ICal
 import Logging
 import NIOCore
@@ -9,11 +10,12 @@ import Synchronization
 /// Assembled feeds in memory, refreshed by delta: a refresh reads only the entries changed
 /// since the cached version (plus the calendar row, in the same statement so both come from
 /// one snapshot). A feed is kept as blocks of consecutive fragments, each assembled once per
-/// variant: a change re-assembles only the blocks it touches, and the response is the list of
+/// variant and, for clients that accept gzip, compressed once per variant: a change
+/// re-assembles and recompresses only the blocks it touches, and the response is the list of
 /// block buffers. Several API processes may serve one database: each checks the calendar
 /// version on every request.
 ///
-/// Memory is bounded by a byte budget (fragments, assembled blocks, and a fixed
+/// Memory is bounded by a byte budget (fragments, assembled and compressed blocks, and a fixed
 /// cost per calendar), least recently used out first. A calendar whose fragments exceed a
 /// third of the budget is not admitted: it is streamed (`FeedStreamer`) until it changes, so
 /// that no calendar can be dropped and read again on every poll, nor push all others out.
@@ -42,7 +44,8 @@ actor FeedCache {
 
     /// One user's cached calendar.
     struct Entry {
-        /// Unique in this cache: identifies one load of the calendar.
+        /// Unique in this cache: identifies one load of the calendar (a compression made for one
+        /// load is never kept in another).
         var incarnation: UInt64
         var version: Int64
         var generation: Int
@@ -52,7 +55,11 @@ actor FeedCache {
         var blocks = FeedBlocks(ids: [], blockSize: FeedCache.blockSize)
         var fragmentBytes = 0
         var header: ByteBuffer
-        var bytes: Int { FeedCache.entryOverhead + fragmentBytes + blocks.assembledBytes + header.readableBytes }
+        var deflatedHeader: GzipPart?
+        var bytes: Int {
+            FeedCache.entryOverhead + fragmentBytes + blocks.bytes + header.readableBytes
+                + (deflatedHeader?.bytes.readableBytes ?? 0)
+        }
 
         init(head: CalendarStore.Head, incarnation: UInt64) {
             self.incarnation = incarnation
@@ -69,6 +76,7 @@ actor FeedCache {
             guard newName != name else { return }
             name = newName
             header = ByteBuffer(bytes: FeedAssembler.header(name: newName))
+            deflatedHeader = nil
         }
     }
 
@@ -91,13 +99,15 @@ actor FeedCache {
         }
     }
 
-    /// A feed ready to serve: the header, one buffer per block, the footer.
+    /// A feed ready to serve: the header, one buffer per block, the footer (identity); or the
+    /// gzip header, the same compressed, and the gzip closing.
     struct Feed: Sendable {
         var parts: [ByteBuffer]
         var length: Int
         var version: Int64
         var generation: Int
         var updatedAt: Int64
+        var encoding: FeedEncoding
 
         /// The whole feed as one buffer (job results).
         var joined: ByteBuffer {
@@ -126,9 +136,17 @@ actor FeedCache {
     private nonisolated let oversized = Mutex<[Int64: Marker]>([:])
     /// The read in flight per user: concurrent misses wait for it.
     private var reading: [Int64: (id: UInt64, task: Task<Marker?, any Error>)] = [:]
+    /// The compression in flight per user and variant.
+    private var compressing: [CompressionKey: (id: UInt64, task: Task<[GzipPart], Never>)] = [:]
     private var tasks: UInt64 = 0
     private var loads = 0
     private var refreshes = 0
+    private var compressedBlocks = 0
+
+    private struct CompressionKey: Hashable {
+        var user: Int64
+        var variant: FeedVariant
+    }
 
     init(store: EventStore, budgetBytes: Int) {
         self.store = store
@@ -144,6 +162,7 @@ actor FeedCache {
         FeedCacheStatistics(
             loads: loads,
             refreshes: refreshes,
+            compressedBlocks: compressedBlocks,
             entries: entries.count,
             bytes: totalBytes,
             budgetBytes: budgetBytes
@@ -155,17 +174,44 @@ actor FeedCache {
         try await store.client.withConnection { try await calendars.head(user: user, on: $0) }
     }
 
-    /// Whether the calendar at `head` is known to be streamed rather than cached, without
-    /// waiting for the actor.
+    /// Whether the calendar at `head` is known to be streamed rather than cached (streamed
+    /// feeds are sent identity-encoded), without waiting for the actor.
     nonisolated func isStreamed(user: Int64, head: CalendarStore.Head) -> Bool {
         oversized.withLock { $0[user]?.covers(head) ?? false }
     }
 
-    func feed(user: Int64, variant: FeedVariant, head: CalendarStore.Head) async throws -> Feed {
-        try await fresh(user: user, head: head)
-        // `fresh` returned with the entry in place and nothing awaited since.
-        guard let feed = assemble(user: user, variant: variant) else { throw NotProjected() }
-        return feed
+    func feed(
+        user: Int64,
+        variant: FeedVariant,
+        head: CalendarStore.Head,
+        encoding: FeedEncoding = .identity
+    ) async throws -> Feed {
+        var waited = false
+        while true {
+            try await fresh(user: user, head: head)
+            // `fresh` returned with the entry in place and nothing awaited since.
+            guard let snapshot = assemble(user: user, variant: variant) else { throw NotProjected() }
+            if encoding == .identity { return snapshot.identity }
+            if let feed = snapshot.gzip(compressed: [], header: nil) { return feed }
+            let key = CompressionKey(user: user, variant: variant)
+            if let running = compressing[key], !waited {
+                // Another request is compressing this feed: use what it keeps, then compress
+                // only what is still missing.
+                waited = true
+                _ = await running.task.value
+                continue
+            }
+            tasks += 1
+            let id = tasks
+            let task = Task { await self.compress(snapshot, key: key, id: id) }
+            if compressing[key] == nil { compressing[key] = (id, task) }
+            let compressed = await task.value
+            let header = compressed.count > snapshot.missing.count ? compressed.last : nil
+            guard let feed = snapshot.gzip(compressed: compressed, header: header) else {
+                preconditionFailure("every missing block was compressed")
+            }
+            return feed
+        }
     }
 
     /// Makes `entries[user]` hold `head`'s state or a later one, reading the database at most once
@@ -313,31 +359,122 @@ actor FeedCache {
 
     // MARK: Serving
 
-    /// Assembles what is missing of `variant` in the cached entry, in place.
-    private func assemble(user: Int64, variant: FeedVariant) -> Feed? {
+    /// What one response is made of, taken from the entry without awaiting.
+    struct Snapshot: Sendable {
+        var user: Int64
+        var incarnation: UInt64
+        var variant: FeedVariant
+        var version: Int64
+        var generation: Int
+        var updatedAt: Int64
+        var header: ByteBuffer
+        var deflatedHeader: GzipPart?
+        var parts: [FeedBlocks.Part]
+
+        /// The blocks to compress for a gzip answer (those without their compression), in order.
+        var missing: [ByteBuffer] {
+            parts.filter { $0.deflated == nil }.map(\.bytes)
+        }
+
+        var identity: Feed {
+            var buffers = [header]
+            buffers.reserveCapacity(parts.count + 2)
+            var length = header.readableBytes + CalendarFooter.bytes.count
+            for part in parts {
+                buffers.append(part.bytes)
+                length += part.bytes.readableBytes
+            }
+            buffers.append(ByteBuffer(bytes: CalendarFooter.bytes))
+            return feed(buffers, length: length, encoding: .identity)
+        }
+
+        /// The gzip answer, with `compressed` standing in for the blocks missing (in the order of
+        /// `missing`) and `header` for a missing header; nil if something is still missing.
+        func gzip(compressed: [GzipPart], header: GzipPart?) -> Feed? {
+            guard let header = deflatedHeader ?? header else { return nil }
+            var pieces = [header]
+            pieces.reserveCapacity(parts.count + 2)
+            var next = compressed.startIndex
+            for part in parts {
+                if let deflated = part.deflated {
+                    pieces.append(deflated)
+                } else {
+                    guard next < compressed.endIndex else { return nil }
+                    pieces.append(compressed[next])
+                    next += 1
+                }
+            }
+            pieces.append(GzipPart.footer)
+            let (buffers, length) = GzipPart.stream(pieces)
+            return feed(buffers, length: length, encoding: .gzip)
+        }
+
+        private func feed(_ buffers: [ByteBuffer], length: Int, encoding: FeedEncoding) -> Feed {
+            Feed(
+                parts: buffers,
+                length: length,
+                version: version,
+                generation: generation,
+                updatedAt: updatedAt,
+                encoding: encoding
+            )
+        }
+    }
+
+    /// Assembles what is missing of `variant` in the cached entry, in place, and takes a snapshot.
+    private func assemble(user: Int64, variant: FeedVariant) -> Snapshot? {
         // No copy of the entry is bound here: its blocks are changed in place.
         guard entries[user] != nil else { return nil }
         let fragments = entries[user]!.fragments
         let before = entries[user]!.bytes
-        let blocks = entries[user]!.blocks.parts(variant) { id in
+        let parts = entries[user]!.blocks.assemble(variant) { id in
             fragments[id].flatMap { variant.fragment(event: $0.event, task: $0.task, completed: $0.completed) }
         }
         totalBytes += entries[user]!.bytes - before
-        let feed = entries[user].map { entry in
-            var parts = [entry.header]
-            parts.reserveCapacity(blocks.count + 2)
-            parts += blocks
-            parts.append(ByteBuffer(bytes: CalendarFooter.bytes))
-            return Feed(
-                parts: parts,
-                length: parts.reduce(0) { $0 + $1.readableBytes },
+        let snapshot = entries[user].map { entry in
+            Snapshot(
+                user: user,
+                incarnation: entry.incarnation,
+                variant: variant,
                 version: entry.version,
                 generation: entry.generation,
-                updatedAt: entry.updatedAt
+                updatedAt: entry.updatedAt,
+                header: entry.header,
+                deflatedHeader: entry.deflatedHeader,
+                parts: parts
             )
         }
         evict(keeping: user)
-        return feed
+        return snapshot
+    }
+
+    /// Compresses what `snapshot` misses off the actor, keeps it in the entry unless the blocks
+    /// changed meanwhile, and returns it: the missing blocks in order, then the header if it was
+    /// missing.
+    private func compress(_ snapshot: Snapshot, key: CompressionKey, id: UInt64) async -> [GzipPart] {
+        var buffers = snapshot.missing
+        let missingBlocks = buffers.count
+        if snapshot.deflatedHeader == nil { buffers.append(snapshot.header) }
+        let compressed = await GzipPart.compressYielding(buffers)
+        compressedBlocks += buffers.count
+        if compressing[key]?.id == id { compressing[key] = nil }
+        let user = key.user
+        if entries[user]?.incarnation == snapshot.incarnation {
+            let before = entries[user]!.bytes
+            var next = 0
+            for part in snapshot.parts where part.deflated == nil {
+                entries[user]!.blocks.keep(compressed[next], variant: snapshot.variant, for: part)
+                next += 1
+            }
+            if missingBlocks < compressed.count, entries[user]!.deflatedHeader == nil,
+                entries[user]!.header == snapshot.header
+            {
+                entries[user]!.deflatedHeader = compressed[missingBlocks]
+            }
+            totalBytes += entries[user]!.bytes - before
+            evict(keeping: user)
+        }
+        return compressed
     }
 
     // MARK: Budget
@@ -403,6 +540,8 @@ public struct FeedCacheStatistics: Sendable, Hashable {
     public var loads: Int
     /// Delta reads (entries changed since the cached version).
     public var refreshes: Int
+    /// Blocks (and headers) compressed for gzip answers.
+    public var compressedBlocks: Int
     /// Calendars held.
     public var entries: Int
     /// Bytes counted against the budget.
