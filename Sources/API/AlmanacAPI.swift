@@ -93,16 +93,18 @@ public enum AlmanacAPI {
         let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
         let lookups = FeedLookups()
         let publicURL = PublicURL(configured: configuration.publicURL)
+        let streamer = FeedStreamer(store: services.store)
         let feeds = FeedRoutes(
             tokens: FeedTokens(store: services.store, key: configuration.feedTokenKey),
             cache: cache,
-            streamer: FeedStreamer(store: services.store),
+            streamer: streamer,
             lookups: lookups,
             publicURL: publicURL
         )
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
-        JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)
+        JobRoutes(queue: services.jobs, cache: cache, streamer: streamer, publicURL: publicURL)
+            .register(on: authenticated)
         return Built(
             router: router,
             services: [FeedChangeListener(store: services.store, lookups: lookups)],

@@ -163,6 +163,26 @@ struct FeedCacheChurnTests {
         }
     }
 
+    /// The result of a projection job for a calendar the cache does not admit is streamed like
+    /// its feed (it was a 500 once admission was limited to a share of the budget).
+    @Test func projectionJobResultOfAStreamedCalendar() async throws {
+        try await TestApp.run(feedCacheBytes: 2_000) { app in
+            let alice = try await app.user("alice")
+            try await app.seed(40, user: alice.id)
+            let submitted = try await app.send(.post, "/api/v1/todos/ical", auth: alice.authorization)
+            let taskID = try #require(try submitted.object()["task_id"] as? String)
+            try await app.project()
+            let status = try await app.send(.get, "/api/v1/todos/ical/\(taskID)/status", auth: alice.authorization)
+            #expect(try status.object()["task_status"] as? String == "SUCCESS")
+            let result = try await app.send(.get, "/api/v1/todos/ical/\(taskID)/result", auth: alice.authorization)
+            #expect(result.status == .ok)
+            let expected = try #require(
+                try await CalendarRebuilder(store: app.services.store).compare(user: alice.id, variant: .events)
+            )
+            #expect(Array(result.body.readableBytesView) == Array(expected.full))
+        }
+    }
+
     /// Empty calendars are not free: 10,000 of them do not all stay in a small cache.
     @Test func tenThousandEmptyCalendarsRespectTheBudget() async throws {
         try await TestApp.run { app in
