@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Relay", targets: ["Relay"]),
         .library(name: "API", targets: ["API"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Gzip", targets: ["Gzip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -37,6 +38,12 @@ let package = Package(
     targets: [
         .target(name: "Domain", swiftSettings: swiftSettings),
         .target(name: "ICal", swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Gzip streams stitched from independently deflated blocks; no server dependencies.
+        .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CRdKafka",
             pkgConfig: "rdkafka",
@@ -108,7 +115,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Domain", "ICal", "EventStore", "Projector",
+                "Domain", "ICal", "EventStore", "Projector", "Gzip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -157,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "EventStore", "Domain", "Projector", "Runtime", "AlmanacTestSupport",
+                "API", "EventStore", "Domain", "Projector", "Runtime", "AlmanacTestSupport", "Gzip", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -226,6 +233,11 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: ["Domain", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GzipTests",
+            dependencies: ["Gzip", "CZlib"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

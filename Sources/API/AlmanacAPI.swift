@@ -63,6 +63,8 @@ public enum AlmanacAPI {
         /// The last barrier notification the listener heard: after `barrier:<id>` is NOTIFYed on
         /// `Channels.calendars` and heard, every change committed before it has been applied.
         public var lastBarrier: @Sendable () -> String?
+        /// The feed cache's counters and size.
+        public var feedCacheStatistics: @Sendable () async -> FeedCacheStatistics
     }
 
     /// Builds the router and the services it needs beside it.
@@ -96,21 +98,24 @@ public enum AlmanacAPI {
         let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
         let lookups = FeedLookups()
         let publicURL = PublicURL(configured: configuration.publicURL)
+        let streamer = FeedStreamer(store: services.store)
         let feeds = FeedRoutes(
             tokens: FeedTokens(store: services.store, key: configuration.feedTokenKey),
             cache: cache,
-            streamer: FeedStreamer(store: services.store),
+            streamer: streamer,
             lookups: lookups,
             publicURL: publicURL
         )
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
-        JobRoutes(queue: services.jobs, cache: cache, publicURL: publicURL).register(on: authenticated)
+        JobRoutes(queue: services.jobs, cache: cache, streamer: streamer, publicURL: publicURL)
+            .register(on: authenticated)
         return Built(
             router: router,
             services: [FeedChangeListener(store: services.store, lookups: lookups)],
             isListening: { lookups.begin() != nil },
-            lastBarrier: { lookups.lastBarrier }
+            lastBarrier: { lookups.lastBarrier },
+            feedCacheStatistics: { await cache.statistics }
         )
     }
 

@@ -6,8 +6,8 @@ import Testing
 @testable import API
 
 /// The feed cache's block layout, without a database: ids stay in order across inserts,
-/// removals and splits; a change re-assembles only its block; assembled bytes are what a fresh
-/// layout of the same fragments gives.
+/// removals and splits; a change re-assembles (and recompresses) only its block; assembled bytes
+/// are what a fresh layout of the same fragments gives, compressed ones decode to them.
 @Suite("Feed blocks")
 struct FeedBlocksTests {
     /// Every id's fragment in a variant: `<id>;` for open todos, nothing for ids divisible by 7.
@@ -61,10 +61,47 @@ struct FeedBlocksTests {
         #expect(!blocks.blocks.contains { $0.ids.isEmpty })
     }
 
+    /// A block's compression is kept per variant until the block changes; one made from an
+    /// assembly the block no longer has is refused, even after earlier blocks went away.
+    @Test func compressedBlocksAreKeptUntilTheirBlockChanges() throws {
+        var blocks = FeedBlocks(ids: Array(1...12), blockSize: 4)
+        let parts = blocks.assemble(.events, fragment: Self.fragment)
+        #expect(parts.count == 3 && parts.allSatisfy { $0.deflated == nil })
+        let compressed = GzipPart.compress(parts.map(\.bytes))
+        for (part, deflated) in zip(parts, compressed) {
+            let kept = blocks.keep(deflated, variant: .events, for: part)
+            #expect(kept)
+        }
+        #expect(blocks.deflatedBytes == compressed.reduce(0) { $0 + $1.bytes.readableBytes })
+        let events = blocks.assemble(.events, fragment: Self.fragment)
+        let tasks = blocks.assemble(.tasks, fragment: Self.fragment)
+        #expect(events.allSatisfy { $0.deflated != nil })
+        #expect(tasks.allSatisfy { $0.deflated == nil })
+
+        blocks.invalidate(containing: 6)
+        let after = blocks.assemble(.events, fragment: Self.fragment)
+        #expect(after.map { $0.deflated == nil } == [false, true, false])
+        let stale = blocks.keep(compressed[1], variant: .events, for: parts[1])
+        #expect(!stale)
+        #expect(blocks.deflatedBytes == compressed[0].bytes.readableBytes + compressed[2].bytes.readableBytes)
+
+        // The first block goes away: the second block's index changes, its compression still lands.
+        for id in [1, 2, 3, 4] { blocks.remove(id) }
+        #expect(blocks.blocks.count == 2)
+        let moved = blocks.keep(GzipPart.compress([after[1].bytes])[0], variant: .events, for: after[1])
+        #expect(moved)
+        let served = blocks.assemble(.events, fragment: Self.fragment)
+        #expect(served.allSatisfy { $0.deflated != nil })
+        let stream = GzipPart.stream(served.map { $0.deflated! })
+        let bytes = stream.buffers.flatMap { Array($0.readableBytesView) }
+        #expect(bytes.count == stream.length)
+        #expect(String(decoding: try GzipDecoders.zlib(bytes), as: UTF8.self) == Self.joined(served.map(\.bytes)))
+    }
+
     /// Random edits against a model (a sorted set): the layout always holds the model's ids in
     /// order, and the assembled feed equals a fresh layout's.
     @Test(arguments: [1, 2, 3, 4])
-    func randomEditsMatchAFreshLayout(seed: UInt64) {
+    func randomEditsMatchAFreshLayout(seed: UInt64) throws {
         var random = SplitMix(state: seed)
         var model = Set<Int>()
         var blocks = FeedBlocks(ids: [], blockSize: 8)
@@ -79,9 +116,19 @@ struct FeedBlocksTests {
                 blocks.invalidate(containing: id)
             }
             if round % 97 == 0 {
-                let served = Self.joined(blocks.parts(.events, fragment: Self.fragment))
+                let parts = blocks.assemble(.events, fragment: Self.fragment)
+                let served = Self.joined(parts.map(\.bytes))
                 var fresh = FeedBlocks(ids: model.sorted(), blockSize: 8)
                 #expect(served == Self.joined(fresh.parts(.events, fragment: Self.fragment)))
+                // Compressions kept across edits still decode to what is served.
+                let missing = parts.filter { $0.deflated == nil }
+                for (part, deflated) in zip(missing, GzipPart.compress(missing.map(\.bytes))) {
+                    let kept = blocks.keep(deflated, variant: .events, for: part)
+                    #expect(kept)
+                }
+                let stream = GzipPart.stream(blocks.assemble(.events, fragment: Self.fragment).map { $0.deflated! })
+                let decoded = try GzipDecoders.zlib(stream.buffers.flatMap { Array($0.readableBytesView) })
+                #expect(String(decoding: decoded, as: UTF8.self) == served)
             }
         }
         #expect(blocks.ids == model.sorted())

@@ -14,6 +14,10 @@ public struct TestApp: Sendable {
     public let client: any TestClientProtocol
     /// The running calendar-change listener's last barrier; nil when no listener runs.
     let lastBarrier: (@Sendable () -> String?)?
+    let cacheStatistics: @Sendable () async -> FeedCacheStatistics
+
+    /// The feed cache's counters and size.
+    public func feedCacheStatistics() async -> FeedCacheStatistics { await cacheStatistics() }
 
     public static func run<Result: Sendable>(
         auth: AuthMode = .apiKey,
@@ -34,9 +38,12 @@ public struct TestApp: Sendable {
                 )
             )
             let app = Application(router: built.router, logger: TestDatabase.logger)
+            let statistics = built.feedCacheStatistics
             guard listening else {
                 return try await app.test(.router) { client in
-                    try await body(TestApp(services: services, client: client, lastBarrier: nil))
+                    try await body(
+                        TestApp(services: services, client: client, lastBarrier: nil, cacheStatistics: statistics)
+                    )
                 }
             }
             let (isListening, lastBarrier) = (built.isListening, built.lastBarrier)
@@ -44,7 +51,14 @@ public struct TestApp: Sendable {
                 // Requests may rely on the listener: wait until it is connected.
                 try await poll("the calendar-change listener connects") { isListening() }
                 return try await app.test(.router) { client in
-                    try await body(TestApp(services: services, client: client, lastBarrier: lastBarrier))
+                    try await body(
+                        TestApp(
+                            services: services,
+                            client: client,
+                            lastBarrier: lastBarrier,
+                            cacheStatistics: statistics
+                        )
+                    )
                 }
             }
         }

@@ -16,8 +16,12 @@ final class FeedLookups: Sendable {
         var epoch: UInt64 = 0
         var heads: [Int64: CalendarStore.Head] = [:]
         var tokens: [String: Int64] = [:]
+        /// The same tokens by user, so that forgetting a user costs its own tokens only.
+        var tokensByUser: [Int64: Set<String>] = [:]
         /// The last barrier notification heard (see `barrierPrefix`).
         var barrier: String?
+        /// Remembered tokens looked at by invalidations, in total (the cost of forgetting).
+        var tokensVisited = 0
     }
 
     /// Notifications whose payload starts with this are barriers: when one is heard, every
@@ -64,8 +68,14 @@ final class FeedLookups: Sendable {
     func remember(token: String, user: Int64, since epoch: UInt64) {
         state.withLock { state in
             guard state.live, state.epoch == epoch else { return }
-            if state.tokens.count >= capacity { state.tokens.removeAll() }
-            state.tokens[token] = user
+            if state.tokens.count >= capacity {
+                state.tokens.removeAll()
+                state.tokensByUser.removeAll()
+            }
+            if let previous = state.tokens.updateValue(user, forKey: token), previous != user {
+                state.tokensByUser[previous]?.remove(token)
+            }
+            state.tokensByUser[user, default: []].insert(token)
         }
     }
 
@@ -73,9 +83,14 @@ final class FeedLookups: Sendable {
         state.withLock { state in
             state.epoch &+= 1
             state.heads[user] = nil
-            state.tokens = state.tokens.filter { $0.value != user }
+            guard let owned = state.tokensByUser.removeValue(forKey: user) else { return }
+            state.tokensVisited += owned.count
+            for token in owned { state.tokens[token] = nil }
         }
     }
+
+    /// Remembered tokens looked at by all invalidations so far.
+    var tokensVisitedByInvalidations: Int { state.withLock { $0.tokensVisited } }
 
     func setLive(_ live: Bool) {
         state.withLock { state in
@@ -83,6 +98,7 @@ final class FeedLookups: Sendable {
             state.epoch &+= 1
             state.heads.removeAll()
             state.tokens.removeAll()
+            state.tokensByUser.removeAll()
         }
     }
 }

@@ -66,6 +66,7 @@ struct FeedRoutes {
     @Sendable func serve(_ request: Request, context: AppRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let variant = try Self.variant(request)
+        let gzip = FeedEncoding(accepting: request.headers) == .gzip
         let user: Int64
         if let known = lookups.user(token: token) {
             user = known
@@ -89,31 +90,39 @@ struct FeedRoutes {
                 if let epoch { lookups.remember(head: fresh, since: epoch) }
                 head = fresh
             }
-            let etag = "\"v\(head.version).g\(head.generation).\(variant.rawValue)\""
+            // The representation: gzip from the cache's compressed blocks when the client accepts
+            // it; identity otherwise, and for calendars streamed past the cache. Conditions are
+            // evaluated against the tag of the representation that would be sent.
+            let encoding = gzip && !cache.isStreamed(user: user, head: head) ? FeedEncoding.gzip : .identity
+            let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
             var headers: HTTPFields = [
                 .eTag: etag,
                 .lastModified: HTTPDate.string(secondsSinceEpoch: head.updatedAt),
                 .cacheControl: "private, max-age=60",
+                .vary: "Accept-Encoding",
             ]
             if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
                 return Response(status: .notModified, headers: headers)
             }
             headers[.contentType] = "text/calendar; charset=utf-8"
             do {
-                let feed = try await cache.feed(user: user, variant: variant, head: head)
+                let feed = try await cache.feed(user: user, variant: variant, head: head, encoding: encoding)
                 // The body may be newer than `head`: describe what is sent.
-                headers[.eTag] = "\"v\(feed.version).g\(feed.generation).\(variant.rawValue)\""
+                headers[.eTag] = Self.etag(version: feed.version, generation: feed.generation, variant, feed.encoding)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
+                if feed.encoding == .gzip { headers[.contentEncoding] = "gzip" }
                 headers[.contentLength] = String(feed.length)
                 if request.method == .head {
                     return Response(status: .ok, headers: headers, body: ResponseBody())
                 }
                 return Response(status: .ok, headers: headers, body: ResponseBody(contentsOf: feed.parts))
             } catch is FeedCache.TooLarge {
+                // Streamed calendars are sent identity-encoded (compressing them on every request
+                // would cost a core per poll): the tag says so.
                 guard let opened = try await streamer.open(user: user, variant: variant) else {
                     throw FeedCache.NotProjected()
                 }
-                headers[.eTag] = "\"v\(opened.version).g\(opened.generation).\(variant.rawValue)\""
+                headers[.eTag] = Self.etag(version: opened.version, generation: opened.generation, variant, .identity)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: opened.updatedAt)
                 if request.method == .head {
                     return Response(status: .ok, headers: headers, body: ResponseBody())
@@ -132,6 +141,12 @@ struct FeedRoutes {
             context.logger.error("feed could not be read", metadata: ["error": "\(String(reflecting: error))"])
             throw APIError(.serviceUnavailable, "the calendar cannot be read right now", headers: [.retryAfter: "5"])
         }
+    }
+
+    /// A strong tag per calendar state, variant and representation: `"v12.g1.events"`, and
+    /// `"v12.g1.events-gz"` for the same bytes gzip-encoded.
+    static func etag(version: Int64, generation: Int, _ variant: FeedVariant, _ encoding: FeedEncoding) -> String {
+        "\"v\(version).g\(generation).\(variant.rawValue)\(encoding.tagSuffix)\""
     }
 
     static func variant(_ request: Request) throws(APIError) -> FeedVariant {

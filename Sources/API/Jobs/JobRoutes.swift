@@ -8,6 +8,8 @@ import Projector
 struct JobRoutes {
     let queue: JobQueue
     let cache: FeedCache
+    /// Serves the results of calendars the cache does not admit.
+    let streamer: FeedStreamer
     let publicURL: PublicURL
 
     func register(on group: RouterGroup<AppRequestContext>) {
@@ -80,7 +82,18 @@ struct JobRoutes {
             body = stored
         case .projection:
             guard let head = try await cache.head(user: user.id) else { throw APIError(.notFound, "Task not finished") }
-            body = try await cache.feed(user: user.id, variant: .events, head: head).joined
+            do {
+                body = try await cache.feed(user: user.id, variant: .events, head: head).joined
+            } catch is FeedCache.TooLarge {
+                guard let opened = try await streamer.open(user: user.id, variant: .events) else {
+                    throw APIError(.notFound, "Task not finished")
+                }
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/calendar; charset=utf-8"],
+                    body: opened.body
+                )
+            }
         }
         return Response(
             status: .ok,

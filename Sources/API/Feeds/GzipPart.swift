@@ -1,0 +1,60 @@
+import Gzip
+import ICal
+import NIOCore
+
+/// A piece of a gzip stream ready to send: the deflate data of a `DeflatedBlock`, copied once
+/// into a buffer (so serving it copies nothing), and the checksum of the bytes it inflates to.
+struct GzipPart: Sendable {
+    var bytes: ByteBuffer
+    var checksum: GzipChecksum
+
+    init(_ block: DeflatedBlock) {
+        bytes = ByteBuffer(bytes: block.bytes)
+        checksum = block.checksum
+    }
+
+    /// The zlib level of every compressed block of the feed cache: a block is compressed once per
+    /// change and sent many times, so the default level's smaller output is worth its time.
+    static let level: CompressionLevel = .default
+
+    /// The 10-byte gzip member header that starts every compressed feed.
+    static let streamHeader = ByteBuffer(bytes: GzipStream.header)
+
+    /// `END:VCALENDAR`, compressed once per process.
+    static let footer = compress([ByteBuffer(bytes: CalendarFooter.bytes)])[0]
+
+    /// Compresses `buffers` one after another with one zlib stream.
+    static func compress(_ buffers: [ByteBuffer]) -> [GzipPart] {
+        var deflater = BlockDeflater(level: level)
+        return buffers.map { buffer in GzipPart(buffer.withUnsafeReadableBytes { deflater.compress($0) }) }
+    }
+
+    /// Compresses `buffers` off the caller's actor, yielding between blocks so that one large
+    /// feed does not hold a thread of the cooperative pool for its whole compression.
+    @concurrent
+    static func compressYielding(_ buffers: [ByteBuffer]) async -> [GzipPart] {
+        var deflater = BlockDeflater(level: level)
+        var parts: [GzipPart] = []
+        parts.reserveCapacity(buffers.count)
+        for buffer in buffers {
+            parts.append(GzipPart(buffer.withUnsafeReadableBytes { deflater.compress($0) }))
+            await Task.yield()
+        }
+        return parts
+    }
+
+    /// The whole stream: header, parts, final block and trailer; and its length.
+    static func stream(_ parts: [GzipPart]) -> (buffers: [ByteBuffer], length: Int) {
+        var buffers = [streamHeader]
+        buffers.reserveCapacity(parts.count + 2)
+        var checksum = GzipChecksum()
+        var length = GzipStream.overheadCount
+        for part in parts where part.bytes.readableBytes > 0 {
+            buffers.append(part.bytes)
+            checksum.append(part.checksum)
+            length += part.bytes.readableBytes
+        }
+        buffers.append(ByteBuffer(bytes: GzipStream.closing(for: checksum)))
+        return (buffers, length)
+    }
+}
