@@ -69,7 +69,7 @@ struct KafkaConsumerGroupTests {
 
     @Test("committing a message whose partition moved to another member throws partitionRevoked")
     func commitAfterRevocationThrows() async throws {
-        try await withDeadline(.seconds(40), "commit after revocation") {
+        try await withDeadline(.seconds(70), "commit after revocation") {
             let test = try TestCluster(partitions: 4)
             let publisher = try test.publisher()
             let first = try test.subscriber(group: "revoke")

@@ -81,7 +81,7 @@ struct TestCluster {
 /// Runs `services` in a ServiceGroup around `body`, then shuts them down gracefully, bounded in time.
 func withServices<T>(
     _ services: [any Service],
-    shutdownTimeout: Duration = .seconds(15),
+    shutdownTimeout: Duration = .seconds(30),
     _ body: () async throws -> T
 ) async throws -> T {
     let group = ServiceGroup(services: services, logger: testLogger)
