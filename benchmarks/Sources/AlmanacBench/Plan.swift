@@ -88,7 +88,7 @@ struct Plan: Sendable {
             sqsSizes: quick ? [1_000] : [1_000, 10_000],
             sqsKs: [1, 100],
             sqsRelayEvents: quick ? 200 : 400,
-            sqsQueues: quick ? [.standard] : [.standard, .fifo],
+            sqsQueues: [.standard, .fifo],
             awsEndpoint: nil
         )
     }

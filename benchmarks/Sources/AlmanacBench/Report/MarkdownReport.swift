@@ -201,7 +201,7 @@ struct MarkdownReport {
         return table(header, rows)
     }
 
-    /// A throughput table: one row per events/s point of `scenario`, its setup from the details.
+    /// A throughput table: one row per events/s point, its setup read from the details.
     private func fanOutThroughput(_ throughput: [Measurement]) -> String {
         table(
             ["stage", "events/s median", "events/s p95", "runs", "setup"],
