@@ -48,14 +48,7 @@ public struct EventStore: Sendable {
     private func abandon(_ connection: PostgresConnection) async {
         guard !connection.isClosed else { return }
         let logger = self.logger
-        let rollback = Task { (try? await connection.run("ROLLBACK", logger: logger)) != nil }
-        // Bounded: a request deadline or a shutdown must not wait on a connection that hangs.
-        let timer = Task {
-            try? await Task.sleep(for: .seconds(2))
-            rollback.cancel()
-        }
-        let rolledBack = await rollback.value
-        timer.cancel()
+        let rolledBack = await Task { (try? await connection.run("ROLLBACK", logger: logger)) != nil }.value
         if !rolledBack { try? await connection.close() }
     }
 
