@@ -29,27 +29,17 @@ public struct EventStore: Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
+            try await connection.run("BEGIN", logger: logger)
+            let result: Result
             do {
-                try await connection.run("BEGIN", logger: logger)
-                let result = try await body(connection)
-                try await connection.run("COMMIT", logger: logger)
-                return result
+                result = try await body(connection)
             } catch {
-                await abandon(connection)
+                if !connection.isClosed { _ = try? await connection.run("ROLLBACK", logger: logger) }
                 throw error
             }
+            try await connection.run("COMMIT", logger: logger)
+            return result
         }
-    }
-
-    /// Ends a failed transaction before its connection goes back to the pool. The ROLLBACK runs in
-    /// a task of its own: the failure may be the caller's cancellation, which would otherwise stop
-    /// the statement from being sent and hand the next user a connection inside an open (or
-    /// aborted) transaction. A connection that cannot roll back is closed instead.
-    private func abandon(_ connection: PostgresConnection) async {
-        guard !connection.isClosed else { return }
-        let logger = self.logger
-        let rolledBack = await Task { (try? await connection.run("ROLLBACK", logger: logger)) != nil }.value
-        if !rolledBack { try? await connection.close() }
     }
 
     /// Appends `events` to `stream` in their own transaction.
