@@ -29,17 +29,38 @@ public struct EventStore: Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await connection.run("BEGIN", logger: logger)
-            let result: Result
             do {
-                result = try await body(connection)
+                try await connection.run("BEGIN", logger: logger)
+                let result = try await body(connection)
+                try await connection.run("COMMIT", logger: logger)
+                return result
             } catch {
-                if !connection.isClosed { _ = try? await connection.run("ROLLBACK", logger: logger) }
+                await Self.abandon(connection, logger: logger)
                 throw error
             }
-            try await connection.run("COMMIT", logger: logger)
-            return result
         }
+    }
+
+    /// Ends a failed transaction before its connection goes back to the pool.
+    ///
+    /// A cancelled caller cannot send ROLLBACK (`run` refuses to start a statement once its task
+    /// is cancelled) and may have left a statement in flight (`run` returns on cancellation
+    /// without waiting for it), so its connection is closed instead: PostgreSQL rolls back the
+    /// session's transaction and releases its locks when the in-flight statement ends, and the
+    /// pool replaces the connection. Handing it back as it was left the transaction open, holding
+    /// its row locks (a projector's checkpoint `FOR UPDATE`) until the process exited. Any other
+    /// failure is rolled back on the connection; a ROLLBACK that fails closes it too.
+    static func abandon(_ connection: PostgresConnection, logger: Logger) async {
+        guard !connection.isClosed else { return }
+        if !Task.isCancelled, (try? await connection.run("ROLLBACK", logger: logger)) != nil { return }
+        discard(connection, logger: logger)
+    }
+
+    /// Closes a connection whose session state (a transaction, a session lock) cannot be cleaned
+    /// up; the pool replaces it.
+    static func discard(_ connection: PostgresConnection, logger: Logger) {
+        logger.debug("closing a connection left in a transaction or holding a session lock")
+        connection.close().whenComplete { _ in }
     }
 
     /// Appends `events` to `stream` in their own transaction.

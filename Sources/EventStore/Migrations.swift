@@ -63,13 +63,20 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(client: PostgresClient, logger: Logger) async throws -> [String] {
         try await client.withConnection { connection in
-            try await connection.run("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
             do {
+                try await connection.run("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
                 let applied = try await apply(on: connection, logger: logger)
                 try await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
                 return applied
             } catch {
-                _ = try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                // The session lock (and a migration's transaction) must not go back to the pool:
+                // unlock, or close the connection when that cannot be done (a cancelled caller).
+                var unlocked = false
+                if !Task.isCancelled, !connection.isClosed {
+                    unlocked =
+                        (try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)) != nil
+                }
+                if !unlocked { EventStore.discard(connection, logger: logger) }
                 throw error
             }
         }
@@ -106,8 +113,8 @@ public struct Migrator: Sendable {
             }
             logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
             // Each file is atomic together with its bookkeeping row.
-            try await connection.run("BEGIN", logger: logger)
             do {
+                try await connection.run("BEGIN", logger: logger)
                 for statement in SQLStatements.split(migration.sql) {
                     try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

@@ -167,6 +167,61 @@ struct EventStoreTests {
     }
 }
 
+/// A task cancelled inside a transaction (a projector stopping, a request past its deadline) must
+/// not hand its connection back to the pool inside that transaction: the row locks it holds
+/// (a checkpoint `FOR UPDATE`) would stall every later transaction that needs them.
+@Suite("Cancelled transactions")
+struct CancelledTransactionTests {
+    static let lockRow = "SELECT version FROM streams WHERE stream_id = 42 FOR UPDATE"
+
+    @Test(.timeLimit(.minutes(1)), arguments: ["mid-statement", "between statements"])
+    func aCancelledTransactionReleasesItsLocks(_ when: String) async throws {
+        let url = try await TestDatabase.create()
+        let logger = TestDatabase.logger
+        try await TestDatabase.withClient(url: url, poolSize: 2) { client in
+            let store = EventStore(client: client, logger: logger)
+            try await store.append(stream: 42, expectedVersion: 0, events: EventStoreTests.events(1))
+            let (locked, lockedContinuation) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await store.withTransaction { connection in
+                    try await connection.run(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
+                    lockedContinuation.yield()
+                    if when == "mid-statement" {
+                        try await connection.run("SELECT pg_sleep(1)", logger: logger)
+                    } else {
+                        try await Task.sleep(for: .seconds(30))
+                    }
+                }
+            }
+            for await _ in locked { break }
+            holder.cancel()
+            await #expect(throws: CancellationError.self) { try await holder.value }
+            // Another session (not the store's pool, which could hand back the same connection)
+            // takes the lock once the in-flight statement has ended.
+            let clock = ContinuousClock()
+            let start = clock.now
+            try await TestDatabase.withClient(url: url, poolSize: 1) { other in
+                try await other.withConnection { connection in
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query("SET LOCAL lock_timeout = '10s'", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                }
+            }
+            #expect(clock.now - start < .seconds(5), "the lock was held for \(clock.now - start)")
+            // The pool goes on working: no connection is left in an open or aborted transaction.
+            for version in Int64(1)...4 {
+                try await store.append(stream: 42, expectedVersion: version, events: EventStoreTests.events(1))
+            }
+            let idle = try await client.query(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+                logger: logger
+            )
+            for try await count in idle.decode(Int.self) { #expect(count == 0) }
+        }
+    }
+}
+
 @Suite("Migrations")
 struct MigrationTests {
     static func schema(_ client: PostgresClient) async throws -> [String] {
