@@ -159,7 +159,7 @@ struct FeedGzipMeasurements {
             }
 
             // One edit: served again with one block recompressed.
-            _ = try await app.services.todos.update(user: alice.id, id: 5_000, try TodoPatch(title: "edited"))
+            _ = try await app.services.todos.update(user: alice.id, id: 5_000, try TodoPatch(title: "edited")).done
             try await app.project()
             let before = await app.feedCacheStatistics().compressedBlocks
             let start = clock.now

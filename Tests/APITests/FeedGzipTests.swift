@@ -112,7 +112,7 @@ struct FeedGzipTests {
                     user: alice.id,
                     id: 1_000_500,
                     try TodoPatch(title: "a changed title")
-                )
+                ).done?.flatMap { $0 }
             )
             #expect(edited.title == "a changed title")
             try await app.project()

@@ -167,6 +167,39 @@ struct EventStoreTests {
     }
 }
 
+@Suite("Idempotency keys")
+struct IdempotencyTableTests {
+    @Test func answersAreKeptForTheRetentionThenForgotten() async throws {
+        try await TestDatabase.withStore { store in
+            var table = IdempotencyTable(client: store.client, logger: store.logger)
+            let request = IdempotencyTable.Request(key: "k", fingerprint: [1, 2, 3])
+            let answer = IdempotencyTable.Answer(status: 201, body: Array("{}".utf8))
+            let saving = table
+            try await store.withTransaction { try await saving.save(user: 1, request, answer: answer, on: $0) }
+            let kept = table
+            let (own, others) = try await store.client.withConnection { connection in
+                (
+                    try await kept.answer(user: 1, for: request, on: connection),
+                    try await kept.answer(user: 2, for: request, on: connection)
+                )
+            }
+            #expect(own == answer)
+            #expect(others == nil)
+            let other = IdempotencyTable.Request(key: "k", fingerprint: [9])
+            await #expect(throws: IdempotencyTable.KeyReused.self) {
+                try await store.client.withConnection { try await kept.answer(user: 1, for: other, on: $0) }
+            }
+            #expect(try await table.expire() == 0)
+            // With no retention every saved key is already old: not answered, then deleted.
+            table.retention = .zero
+            let expired = table
+            let late = try await store.client.withConnection { try await expired.answer(user: 1, for: request, on: $0) }
+            #expect(late == nil)
+            #expect(try await table.expire() == 1)
+        }
+    }
+}
+
 /// A task cancelled inside a transaction (a projector stopping, a request past its deadline) must
 /// not hand its connection back to the pool inside that transaction: the row locks it holds
 /// (a checkpoint `FOR UPDATE`) would stall every later transaction that needs them.

@@ -35,8 +35,8 @@ final class Load: Sendable {
                                     title: "w\(writer) r\(round)",
                                     deadline: try Deadline(parsing: "2030-01-02")
                                 )
-                            )
-                            self.state.withLock { $0.acknowledged[user, default: []].append(todo.id) }
+                            ).done
+                            if let todo { self.state.withLock { $0.acknowledged[user, default: []].append(todo.id) } }
                         } catch {
                             self.state.withLock { $0.refused += 1 }
                             // A refused write during an outage: try again shortly, as a client would.

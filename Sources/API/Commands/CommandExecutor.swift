@@ -11,11 +11,13 @@ public import PostgresNIO
 public struct CommandExecutor: Sendable {
     public let store: EventStore
     public let todos: TodoTable
+    public var idempotency: IdempotencyTable
     public var maxAttempts = 5
 
     public init(store: EventStore, todos: TodoTable) {
         self.store = store
         self.todos = todos
+        self.idempotency = IdempotencyTable(client: store.client, logger: store.logger)
     }
 
     var logger: Logger { store.logger }
@@ -43,6 +45,53 @@ public struct CommandExecutor: Sendable {
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
             }
+        }
+    }
+
+    /// A write under an `Idempotency-Key`: the request as keyed, and how its result is answered.
+    public struct Keyed<Result: Sendable>: Sendable {
+        public var request: IdempotencyTable.Request
+        public var answer: @Sendable (Result) -> IdempotencyTable.Answer
+
+        public init(
+            _ request: IdempotencyTable.Request,
+            answer: @escaping @Sendable (Result) -> IdempotencyTable.Answer
+        ) {
+            self.request = request
+            self.answer = answer
+        }
+    }
+
+    /// What a keyed write did: wrote now, or found the answer of an earlier request with its key.
+    public enum Executed<Result: Sendable>: Sendable {
+        case done(Result)
+        case replayed(IdempotencyTable.Answer)
+
+        /// The result of a write done now (every unkeyed write); nil for a replay.
+        public var done: Result? {
+            guard case .done(let result) = self else { return nil }
+            return result
+        }
+    }
+
+    /// Runs a command like `execute(user:_:)`, but under an idempotency key when `keyed` is given:
+    /// with the stream row locked, an earlier answer to the key is returned instead of deciding
+    /// again (`IdempotencyTable.KeyReused` when the key came with another request), and a new
+    /// answer is saved in the write's transaction.
+    public func execute<Result: Sendable>(
+        user: Int64,
+        keyed: Keyed<Result>?,
+        _ decide: @escaping @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
+    ) async throws -> Executed<Result> {
+        guard let keyed else { return .done(try await execute(user: user, decide)) }
+        let idempotency = self.idempotency
+        return try await execute(user: user) { connection, version -> ([TodoEvent], Executed<Result>) in
+            if let answer = try await idempotency.answer(user: user, for: keyed.request, on: connection) {
+                return ([], .replayed(answer))
+            }
+            let (events, result) = try await decide(connection, version)
+            try await idempotency.save(user: user, keyed.request, answer: keyed.answer(result), on: connection)
+            return (events, .done(result))
         }
     }
 

@@ -48,6 +48,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case let error as ValidationError: .badRequest(error.message)
         case let error as UserTable.NameTaken: APIError(.conflict, error.description)
         case is VersionConflict: APIError(.conflict, "the todo list changed concurrently; retry the request")
+        case let error as IdempotencyTable.KeyReused: APIError(.unprocessableContent, error.description)
         case let error as JobTable.TooManyInFlight:
             APIError(.tooManyRequests, error.description, headers: [.retryAfter: "5"])
         case _ where DatabaseOutage.isOutage(error):

@@ -46,11 +46,14 @@ public struct JobWorker: Service {
         }
     }
 
-    /// Deletes expired jobs (at most once a minute), then runs jobs until the queue is empty or
+    /// Deletes expired jobs and idempotency keys (at most once a minute), then runs jobs until the queue is empty or
     /// claiming fails.
     private func runAvailable() async {
         do {
-            if expiry.due() { try await queue.table.expire(olderThan: queue.retention) }
+            if expiry.due() {
+                try await queue.table.expire(olderThan: queue.retention)
+                try await IdempotencyTable(client: queue.store.client, logger: queue.store.logger).expire()
+            }
             while try await runOne() {}
         } catch {
             queue.store.logger.error("job worker failed", metadata: ["error": "\(String(reflecting: error))"])

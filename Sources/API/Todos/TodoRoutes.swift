@@ -61,34 +61,69 @@ struct TodoRoutes {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         var request = request
-        let new = try TodoRequests.newTodo(try await request.bodyBytes(context: context))
-        let todo = try await service.create(user: user.id, new)
-        return .json(TodoJSON.bytes(todo), status: .created)
+        let body = try await request.bodyBytes(context: context)
+        let new = try TodoRequests.newTodo(body)
+        let answer = Self.created
+        let keyed = try IdempotencyKey.keyed(request, body: body, answer: answer)
+        return IdempotencyKey.response(try await service.create(user: user.id, new, keyed: keyed), answer: answer)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try todoID(context)
         var request = request
-        let patch = try TodoRequests.patch(try await request.bodyBytes(context: context))
-        guard let todo = try await service.update(user: user.id, id: id, patch) else {
-            throw APIError.notFound("todo \(id)")
-        }
-        return .json(TodoJSON.bytes(todo))
+        let body = try await request.bodyBytes(context: context)
+        let patch = try TodoRequests.patch(body)
+        let answer = Self.updated(id)
+        let keyed = try IdempotencyKey.keyed(request, body: body, answer: answer)
+        return IdempotencyKey.response(
+            try await service.update(user: user.id, id: id, patch, keyed: keyed),
+            answer: answer
+        )
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         let id = try todoID(context)
-        guard let todo = try await service.delete(user: user.id, id: id) else { return .json(Array("{}".utf8)) }
-        return .json(TodoJSON.bytes(todo))
+        let answer = Self.deleted
+        let keyed = try IdempotencyKey.keyed(request, body: [], answer: answer)
+        return IdempotencyKey.response(try await service.delete(user: user.id, id: id, keyed: keyed), answer: answer)
     }
 
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser()
         var request = request
-        let ids = try TodoRequests.ids(try await request.bodyBytes(context: context))
-        let outcome = try await service.complete(user: user.id, ids: ids)
+        let body = try await request.bodyBytes(context: context)
+        let ids = try TodoRequests.ids(body)
+        let answer = Self.completed
+        let keyed = try IdempotencyKey.keyed(request, body: body, answer: answer)
+        return IdempotencyKey.response(
+            try await service.complete(user: user.id, ids: ids, keyed: keyed),
+            answer: answer
+        )
+    }
+
+    // The answers of the writes, as status and body (what an idempotency key replays).
+
+    static let created: @Sendable (Todo) -> IdempotencyTable.Answer = { todo in
+        IdempotencyTable.Answer(status: 201, body: TodoJSON.bytes(todo))
+    }
+
+    static func updated(_ id: Int) -> @Sendable (Todo?) -> IdempotencyTable.Answer {
+        { todo in
+            guard let todo else {
+                let error = APIError.notFound("todo \(id)")
+                return IdempotencyTable.Answer(status: Int(error.status.code), body: APIError.body(error.message))
+            }
+            return IdempotencyTable.Answer(status: 200, body: TodoJSON.bytes(todo))
+        }
+    }
+
+    static let deleted: @Sendable (Todo?) -> IdempotencyTable.Answer = { todo in
+        IdempotencyTable.Answer(status: 200, body: todo.map(TodoJSON.bytes) ?? Array("{}".utf8))
+    }
+
+    static let completed: @Sendable (BulkCompletion) -> IdempotencyTable.Answer = { outcome in
         var json = JSONWriter()
         json.beginObject()
         json.key("completed")
@@ -98,7 +133,7 @@ struct TodoRoutes {
         json.key("not_found")
         json.intArray(outcome.notFound)
         json.endObject()
-        return .json(json.bytes)
+        return IdempotencyTable.Answer(status: 200, body: json.bytes)
     }
 
     private func todoID(_ context: AppRequestContext) throws(APIError) -> Int {

@@ -5,6 +5,9 @@ import PostgresNIO
 
 /// The todo commands and queries of one user, on top of the event store.
 public struct TodoService: Sendable {
+    public typealias Keyed = CommandExecutor.Keyed
+    public typealias Executed = CommandExecutor.Executed
+
     public let commands: CommandExecutor
 
     public init(commands: CommandExecutor) {
@@ -17,9 +20,9 @@ public struct TodoService: Sendable {
         try await commands.store.client.withConnection { try await table.load(user: user, ids: [id], on: $0)[id] }
     }
 
-    public func create(user: Int64, _ new: NewTodo) async throws -> Todo {
+    public func create(user: Int64, _ new: NewTodo, keyed: Keyed<Todo>? = nil) async throws -> Executed<Todo> {
         let table = self.table
-        return try await commands.execute(user: user) { connection, _ in
+        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
             let id = try await table.users.lastTodoID(user: user, on: connection) + 1
             let events = TodoCommands.create(new, id: id, uid: UUID().uuidString.lowercased(), at: .now())
             guard case .todoCreated(let created) = events[0] else { preconditionFailure("create yields TodoCreated") }
@@ -28,9 +31,11 @@ public struct TodoService: Sendable {
     }
 
     /// The updated todo, or nil when it does not exist.
-    public func update(user: Int64, id: Int, _ patch: TodoPatch) async throws -> Todo? {
+    public func update(user: Int64, id: Int, _ patch: TodoPatch, keyed: Keyed<Todo?>? = nil) async throws
+        -> Executed<Todo?>
+    {
         let table = self.table
-        return try await commands.execute(user: user) { connection, _ in
+        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
             guard var todo = try await table.load(user: user, ids: [id], on: connection)[id] else { return ([], nil) }
             let events = TodoCommands.update(todo, with: patch, at: .now())
             for event in events { todo.apply(event) }
@@ -39,17 +44,19 @@ public struct TodoService: Sendable {
     }
 
     /// The deleted todo, or nil when there was none (deleting is idempotent).
-    public func delete(user: Int64, id: Int) async throws -> Todo? {
+    public func delete(user: Int64, id: Int, keyed: Keyed<Todo?>? = nil) async throws -> Executed<Todo?> {
         let table = self.table
-        return try await commands.execute(user: user) { connection, _ in
+        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
             let todo = try await table.load(user: user, ids: [id], on: connection)[id]
             return (TodoCommands.delete(todo, at: .now()), todo)
         }
     }
 
-    public func complete(user: Int64, ids: [Int]) async throws -> BulkCompletion {
+    public func complete(user: Int64, ids: [Int], keyed: Keyed<BulkCompletion>? = nil) async throws
+        -> Executed<BulkCompletion>
+    {
         let table = self.table
-        return try await commands.execute(user: user) { connection, _ in
+        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
             let existing = try await table.load(user: user, ids: ids, on: connection)
             let outcome = TodoCommands.complete(ids: ids, existing: existing, at: .now())
             return (outcome.event.map { [$0] } ?? [], outcome)
