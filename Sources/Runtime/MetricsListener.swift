@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Relay
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// Where a process exposes its metrics, and what it exposes.
 public struct MetricsSettings: Sendable {

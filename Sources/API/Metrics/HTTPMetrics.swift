@@ -35,6 +35,9 @@ public enum HTTPMetricLabels {
 /// template, method and status. The outermost middleware, so it sees the status the error
 /// mapping chose; the body of an answer is written after (a slow client does not count).
 struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Where a finished request goes (the swift-metrics series; a test's recorder).
+    var record: @Sendable (HTTPRequestSample) -> Void = HTTPRequestSample.emit
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
@@ -51,13 +54,30 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func record(_ request: Request, context: Context, status: HTTPResponse.Status, started: UInt64) {
-        let dimensions = [
-            ("route", HTTPMetricLabels.route(endpointPath: context.endpointPath)),
-            ("method", HTTPMetricLabels.method(request.method)),
-            ("status", HTTPMetricLabels.status(status)),
-        ]
+        record(
+            HTTPRequestSample(
+                route: HTTPMetricLabels.route(endpointPath: context.endpointPath),
+                method: HTTPMetricLabels.method(request.method),
+                status: HTTPMetricLabels.status(status),
+                nanoseconds: DispatchTime.now().uptimeNanoseconds - started
+            )
+        )
+    }
+}
+
+/// One finished request, labelled.
+struct HTTPRequestSample: Sendable, Hashable {
+    var route: String
+    var method: String
+    var status: String
+    var nanoseconds: UInt64
+
+    /// Counts and times the request in `almanac_http_requests_total` and
+    /// `almanac_http_request_duration_seconds`.
+    static func emit(_ sample: HTTPRequestSample) {
+        let dimensions = [("route", sample.route), ("method", sample.method), ("status", sample.status)]
         Counter(label: "almanac_http_requests_total", dimensions: dimensions).increment()
         Metrics.Timer(label: "almanac_http_request_duration_seconds", dimensions: dimensions)
-            .recordNanoseconds(DispatchTime.now().uptimeNanoseconds - started)
+            .recordNanoseconds(sample.nanoseconds)
     }
 }
