@@ -29,3 +29,40 @@ public enum Checkpoints {
         )
     }
 }
+
+extension Checkpoints {
+    /// How far a saved checkpoint is behind the head of the log.
+    public struct Lag: Sendable, Hashable {
+        public var name: String
+        /// Committed events after the checkpoint (counted up to a cap).
+        public var events: Int64
+        /// Age of the first committed event after the checkpoint, in cursor order; 0 when none.
+        public var seconds: Double
+    }
+
+    /// The lag of every saved checkpoint: the events after it are an index range scan of
+    /// `events_global_order`, counted up to `cap`.
+    public static func lags(client: PostgresClient, cap: Int64, logger: Logger) async throws -> [Lag] {
+        try await client.withConnection { connection in
+            let rows = try await connection.run(
+                """
+                SELECT c.name,
+                  (SELECT count(*) FROM (
+                     SELECT 1 FROM events e WHERE (e.txid, e.position) > (c.txid, c.position) LIMIT \(cap)
+                   ) AS behind),
+                  coalesce(extract(epoch FROM now() - (
+                     SELECT e.recorded_at FROM events e WHERE (e.txid, e.position) > (c.txid, c.position)
+                     ORDER BY e.txid, e.position LIMIT 1
+                  )), 0)::float8
+                FROM checkpoints c ORDER BY c.name
+                """,
+                logger: logger
+            ).decode((String, Int64, Double).self)
+            var lags: [Lag] = []
+            for try await (name, events, seconds) in rows {
+                lags.append(Lag(name: name, events: events, seconds: max(0, seconds)))
+            }
+            return lags
+        }
+    }
+}

@@ -71,7 +71,7 @@ public struct EventStore: Sendable {
         events: [NewEvent],
         inline: InlineProjection? = nil
     ) async throws -> [RecordedEvent] {
-        try await withTransaction { connection in
+        let recorded = try await withTransaction { connection in
             try await append(
                 stream: stream,
                 expectedVersion: expectedVersion,
@@ -80,10 +80,13 @@ public struct EventStore: Sendable {
                 inline: inline
             )
         }
+        StoreMetrics.appended(recorded.count)
+        return recorded
     }
 
     /// Appends inside the caller's transaction. Throws `VersionConflict` when the stream is not at
-    /// `expectedVersion`; versions stay contiguous 1...n.
+    /// `expectedVersion`; versions stay contiguous 1...n. The caller counts the events in
+    /// `StoreMetrics` once its transaction committed.
     public func append(
         stream: Int64,
         expectedVersion: Int64,
@@ -236,6 +239,24 @@ public struct EventStore: Sendable {
         ).decode((Double, Int32).self)
         for try await (age, pid) in rows { return (age, pid) }
         return nil
+    }
+
+    /// How long the gap-safe readers have been held back: when committed events wait at or above
+    /// the snapshot horizon (`pg_snapshot_xmin`), the age in seconds of the oldest open
+    /// transaction that took a transaction id (it holds the horizon); 0 otherwise.
+    public func horizonHeldBackSeconds() async throws -> Double {
+        try await client.withConnection { connection in
+            let rows = try await connection.run(
+                """
+                SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8 FROM pg_stat_activity
+                WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+                  AND EXISTS (SELECT 1 FROM events WHERE txid >= pg_snapshot_xmin(pg_current_snapshot()))
+                """,
+                logger: logger
+            ).decode(Double.self)
+            for try await seconds in rows { return max(0, seconds) }
+            return 0
+        }
     }
 
     /// Whether any committed event lies after `cursor`, visible or still behind the horizon.

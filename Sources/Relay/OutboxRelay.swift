@@ -28,7 +28,13 @@ public struct OutboxRelay: Service {
         let store = tail.store
         let name = tail.checkpointName
         return { batch, cursor in
-            try await publisher.publish(batch.map { BusEnvelope($0).message })
+            do {
+                try await publisher.publish(batch.map { BusEnvelope($0).message })
+            } catch {
+                if !Task.isCancelled { RelayMetrics.publishFailed() }
+                throw error
+            }
+            RelayMetrics.published(batch.count)
             try await store.client.withConnection {
                 try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
             }
@@ -36,6 +42,7 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
+        RelayMetrics.register()
         try await tail.run(handle: handler)
     }
 

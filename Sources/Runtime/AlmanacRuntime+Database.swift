@@ -24,6 +24,10 @@ extension AlmanacRuntime {
     }
 
     /// Runs `body` with the request pool and a small pool apart for the LISTEN connections.
+    ///
+    /// The pools export no metrics (connections in use, waiters): PostgresNIO 1.33's
+    /// `PostgresClient` reports its pool events to an internal delegate (`PostgresClientMetrics`)
+    /// that only logs, and offers no public hook to observe them.
     static func withClients<Result>(
         url: String,
         poolSize: Int,

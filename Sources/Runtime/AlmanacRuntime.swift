@@ -35,19 +35,23 @@ public struct AlmanacRuntime: Sendable {
         public var jobs: Bool
         /// How often an idle job worker looks for jobs whose notification was missed.
         public var jobPollInterval: Duration
+        /// The metrics listener and database sampler; nil: no metrics endpoint.
+        public var metrics: MetricsSettings?
 
         public init(
             api: APISettings? = nil,
             projector: ProjectorSource? = nil,
             relay: FanOut? = nil,
             jobs: Bool = false,
-            jobPollInterval: Duration = .milliseconds(500)
+            jobPollInterval: Duration = .milliseconds(500),
+            metrics: MetricsSettings? = nil
         ) {
             self.api = api
             self.projector = projector
             self.relay = relay
             self.jobs = jobs
             self.jobPollInterval = jobPollInterval
+            self.metrics = metrics
         }
     }
 
@@ -85,10 +89,11 @@ public struct AlmanacRuntime: Sendable {
         case bus(FanOut)
     }
 
-    /// The services of `plan`, in start order: relay, projector, job worker, then the API (so
-    /// the API stops first and the relay's publisher last).
+    /// The services of `plan`, in start order: metrics, relay, projector, job worker, then the
+    /// API (so the API stops first, the relay's publisher after the projector, metrics last).
     public func services(for plan: Plan) async throws -> [any Service] {
         var services: [any Service] = []
+        if let metrics = plan.metrics { services += metricsServices(metrics) }
         if let relay = plan.relay { services += try relay.relayServices(store: store, logger: logger) }
         if let source = plan.projector { services += try projector(source) }
         if plan.jobs { services.append(jobWorker(pollInterval: plan.jobPollInterval)) }

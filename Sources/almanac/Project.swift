@@ -20,13 +20,17 @@ struct Project: AsyncParsableCommand {
 
     @Flag(help: "Do not run a job worker beside the projector.") var noJobs = false
 
+    @OptionGroup var metrics: MetricsOptions
+
     func validate() throws {
+        try metrics.validate()
         guard ["kafka", "sqs", "store"].contains(source) else {
             throw ValidationError("--source must be kafka, sqs or store")
         }
     }
 
     func run() async throws {
+        let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
         let projector: AlmanacRuntime.ProjectorSource =
             switch source {
@@ -35,7 +39,9 @@ struct Project: AsyncParsableCommand {
             default: .store
             }
         try await database.withRuntime(logger: logger) { runtime in
-            let services = try await runtime.services(for: .init(projector: projector, jobs: !noJobs))
+            let services = try await runtime.services(
+                for: .init(projector: projector, jobs: !noJobs, metrics: metricsSettings)
+            )
             try await AlmanacRuntime.run(services, logger: logger)
         }
     }

@@ -15,16 +15,22 @@ struct Relay: AsyncParsableCommand {
 
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var sns: SNSOptions
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
+        try metrics.validate()
         guard bus != .none else { throw ValidationError("--bus must be kafka or sns for the relay") }
     }
 
     func run() async throws {
+        let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
         guard let fanOut = try await bus.fanOut(kafka: kafka, sns: sns) else { return }
         try await database.withRuntime(logger: logger) { runtime in
-            try await AlmanacRuntime.run(try await runtime.services(for: .init(relay: fanOut)), logger: logger)
+            try await AlmanacRuntime.run(
+                try await runtime.services(for: .init(relay: fanOut, metrics: metricsSettings)),
+                logger: logger
+            )
         }
     }
 }

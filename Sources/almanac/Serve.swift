@@ -60,8 +60,10 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var sns: SNSOptions
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
+        try metrics.validate(apiPort: port)
         guard let mode = AuthMode(rawValue: auth) else {
             throw ValidationError("--auth must be one of: \(AuthMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -98,6 +100,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
         let mode = AuthMode(rawValue: auth) ?? .apiKey
         if mode == .none {
@@ -134,7 +137,8 @@ struct Serve: AsyncParsableCommand {
                 ),
                 projector: noProjector ? nil : fanOut.map { .bus($0) } ?? .store,
                 relay: noProjector ? nil : fanOut,
-                jobs: !noProjector
+                jobs: !noProjector,
+                metrics: metricsSettings
             )
             try await AlmanacRuntime.run(
                 try await runtime.services(for: plan),

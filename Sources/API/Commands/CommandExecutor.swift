@@ -32,12 +32,14 @@ public struct CommandExecutor: Sendable {
         while true {
             attempt += 1
             do {
-                return try await store.withTransaction { connection in
+                let (appended, result) = try await store.withTransaction { connection in
                     let version = try await store.version(of: user, on: connection, lock: true)
                     let (events, result) = try await decide(connection, version)
                     try await append(events, user: user, expectedVersion: version, on: connection)
-                    return result
+                    return (events.count, result)
                 }
+                StoreMetrics.appended(appended)
+                return result
             } catch let conflict as VersionConflict {
                 guard attempt < maxAttempts else {
                     logger.warning("command gave up after conflicts", metadata: ["conflict": "\(conflict)"])

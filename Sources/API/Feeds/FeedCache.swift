@@ -152,6 +152,7 @@ actor FeedCache {
         self.store = store
         self.calendars = CalendarStore(logger: store.logger)
         self.budgetBytes = budgetBytes
+        FeedMetrics.register(budgetBytes: budgetBytes)
     }
 
     /// Fragment bytes above which a calendar is streamed instead of cached.
@@ -220,6 +221,11 @@ actor FeedCache {
     private func fresh(user: Int64, head: CalendarStore.Head) async throws {
         // Bounded: a calendar read and evicted again before its reader resumes (the budget taken
         // by newer calendars within that instant) is read again, but not forever.
+        if !isStreamed(user: user, head: head), let version = entries[user]?.marker, version.covers(head) {
+            FeedMetrics.hit()
+            return
+        }
+        FeedMetrics.miss()
         for _ in 0..<4 {
             if isStreamed(user: user, head: head) { throw TooLarge() }
             if let version = entries[user]?.marker, version.covers(head) { return }
@@ -495,16 +501,24 @@ actor FeedCache {
         touch(user)
         while totalBytes > budgetBytes, let oldest = recency.oldest, oldest != user {
             forget(oldest)
+            FeedMetrics.evicted()
         }
         if totalBytes > budgetBytes, let entry = entries[user] {
             oversized.withLock { $0[user] = Marker(generation: entry.generation, version: entry.version) }
             forget(user)
+            FeedMetrics.evicted()
         }
+        reportSize()
     }
 
     private func forget(_ user: Int64) {
         if let entry = entries.removeValue(forKey: user) { totalBytes -= entry.bytes }
         recency.remove(user)
+        reportSize()
+    }
+
+    private func reportSize() {
+        FeedMetrics.size(bytes: totalBytes, entries: entries.count)
     }
 }
 

@@ -102,6 +102,7 @@ struct FeedRoutes {
                 .vary: "Accept-Encoding",
             ]
             if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
+                FeedMetrics.answered(.notModified, encoding: encoding)
                 return Response(status: .notModified, headers: headers)
             }
             headers[.contentType] = "text/calendar; charset=utf-8"
@@ -112,6 +113,7 @@ struct FeedRoutes {
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
                 if feed.encoding == .gzip { headers[.contentEncoding] = "gzip" }
                 headers[.contentLength] = String(feed.length)
+                FeedMetrics.answered(.ok, encoding: feed.encoding)
                 if request.method == .head {
                     return Response(status: .ok, headers: headers, body: ResponseBody())
                 }
@@ -124,6 +126,7 @@ struct FeedRoutes {
                 }
                 headers[.eTag] = Self.etag(version: opened.version, generation: opened.generation, variant, .identity)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: opened.updatedAt)
+                FeedMetrics.answered(.ok, encoding: .identity)
                 if request.method == .head {
                     return Response(status: .ok, headers: headers, body: ResponseBody())
                 }

@@ -43,7 +43,10 @@ public struct JobQueue: Sendable {
     public func job(_ id: UUID, user: Int64) async throws -> Job? {
         guard var job = try await table.job(id, user: user) else { return nil }
         if job.kind == .projection, job.status == "PENDING" {
-            if try await projectedVersion(user: user) >= job.targetVersion, try await table.settle(id) {
+            if try await projectedVersion(user: user) >= job.targetVersion, let seconds = try await table.settle(id) {
+                // Settled when its status is asked for: the time until the first status request
+                // that found the projection there.
+                JobMetrics.finished(mode: .projection, outcome: .success, seconds: seconds)
                 job.status = "SUCCESS"
             }
         }

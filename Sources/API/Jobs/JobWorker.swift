@@ -64,6 +64,7 @@ public struct JobWorker: Service {
     @discardableResult
     public func runOne() async throws -> Bool {
         guard let job = try await queue.table.claim() else { return false }
+        let started = ContinuousClock.now
         do {
             // Wait for the calendar row (one cheap read, backing off), and regenerate only once it
             // has reached the job's version: a lagging projection must not cost a full
@@ -93,7 +94,9 @@ public struct JobWorker: Service {
                 durationMilliseconds: comparison.regenerationSeconds * 1000,
                 matches: comparison.matches
             )
+            JobMetrics.finished(mode: .full, outcome: comparison.matches ? .success : .mismatch, since: started)
         } catch {
+            JobMetrics.finished(mode: .full, outcome: .failure, since: started)
             try await queue.table.fail(job, error: "\(error)")
         }
         return true

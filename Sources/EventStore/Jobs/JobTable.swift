@@ -48,6 +48,33 @@ public struct JobTable: Sendable {
         }
     }
 
+    /// A kind of job in a state (a key of `depth`).
+    public struct DepthKey: Sendable, Hashable {
+        public var kind: Kind
+        public var status: String
+
+        public init(kind: Kind, status: String) {
+            self.kind = kind
+            self.status = status
+        }
+    }
+
+    /// Jobs pending or running, by kind and status (the `jobs_runnable` partial index).
+    public func depth() async throws -> [DepthKey: Int] {
+        try await client.withConnection { connection in
+            let rows = try await connection.run(
+                "SELECT kind, status, count(*) FROM jobs WHERE status IN ('PENDING', 'STARTED') GROUP BY kind, status",
+                logger: logger
+            ).decode((String, String, Int64).self)
+            var depth: [DepthKey: Int] = [:]
+            for try await (kind, status, count) in rows {
+                guard let kind = Kind(rawValue: kind) else { continue }
+                depth[DepthKey(kind: kind, status: status)] = Int(count)
+            }
+            return depth
+        }
+    }
+
     /// How many of the user's jobs are pending or running.
     public func inFlight(user: Int64) async throws -> Int {
         let rows = try await client.query(
@@ -99,14 +126,18 @@ public struct JobTable: Sendable {
         )
     }
 
-    /// Marks a pending projection job done (its calendar reached the target); true when it did.
-    public func settle(_ id: UUID) async throws -> Bool {
+    /// Marks a pending projection job done (its calendar reached the target); the seconds since
+    /// it was submitted when it did, nil when it was not pending.
+    public func settle(_ id: UUID) async throws -> Double? {
         let rows = try await client.query(
-            "UPDATE jobs SET status = 'SUCCESS', finished_at = now() WHERE id = \(id) AND status = 'PENDING' RETURNING id",
+            """
+            UPDATE jobs SET status = 'SUCCESS', finished_at = now() WHERE id = \(id) AND status = 'PENDING'
+            RETURNING extract(epoch FROM finished_at - created_at)::float8
+            """,
             logger: logger
-        )
-        for try await _ in rows { return true }
-        return false
+        ).decode(Double.self)
+        for try await seconds in rows { return seconds }
+        return nil
     }
 
     /// The user's job (nil for another user's).

@@ -29,6 +29,7 @@ public struct KafkaProjector: Service {
     var logger: Logger { writer.store.logger }
 
     public func run() async throws {
+        ConsumerMetrics.register(.kafka, [.commit, .project])
         let buffer = BatchBuffer<ReceivedMessage>(capacity: maxBatch)
         let subscriber = self.subscriber
         // The iterator must outlive this service: dropping it (or cancelling its task) closes the
@@ -76,6 +77,7 @@ public struct KafkaProjector: Service {
                 break
             } catch {
                 if Task.isCancelled { throw CancellationError() }
+                ConsumerMetrics.failed(.kafka, .project)
                 attempt += 1
                 logger.error("projection failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 try await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
@@ -129,6 +131,7 @@ public struct KafkaProjector: Service {
         } catch let error as KafkaError where error.code != .fatal && error.code != .shutDown {
             // A failed commit (e.g. during a rebalance) only means this message may be delivered
             // again, which the version discipline makes harmless: keep consuming.
+            ConsumerMetrics.failed(.kafka, .commit)
             logger.warning(
                 "offset commit failed",
                 metadata: ["partition": "\(received.partition)", "error": "\(error)"]

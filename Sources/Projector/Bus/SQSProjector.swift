@@ -44,16 +44,23 @@ public struct SQSProjector: Service {
     public func run() async throws {
         // Graceful shutdown cancels the long poll and a batch being applied; a cancelled batch is
         // not deleted, so the queue delivers it again (to this or another projector).
+        ConsumerMetrics.register(.sqs, [.receive, .delete, .extendVisibility, .project])
         try await cancelWhenGracefulShutdown {
             var failures = 0
             while !Task.isCancelled {
                 do {
-                    let messages = try await client.receiveMessages(
-                        queueURL: queueURL,
-                        maxMessages: SQSClient.maximumBatchSize,
-                        waitTimeSeconds: waitTimeSeconds,
-                        visibilityTimeout: visibilityTimeout
-                    )
+                    let messages: [SQSMessage]
+                    do {
+                        messages = try await client.receiveMessages(
+                            queueURL: queueURL,
+                            maxMessages: SQSClient.maximumBatchSize,
+                            waitTimeSeconds: waitTimeSeconds,
+                            visibilityTimeout: visibilityTimeout
+                        )
+                    } catch {
+                        if !Task.isCancelled { ConsumerMetrics.failed(.sqs, .receive) }
+                        throw error
+                    }
                     if !messages.isEmpty { try await handle(messages) }
                     failures = 0
                 } catch {
@@ -93,7 +100,15 @@ public struct SQSProjector: Service {
         let moved = hints
         let applied = try await whileVisible(messages) { try await apply(moved) }
         let done = applied.flatMap { handles[$0] ?? [] }
-        if !done.isEmpty { try await client.deleteMessages(queueURL: queueURL, receiptHandles: done) }
+        if !done.isEmpty {
+            do {
+                try await client.deleteMessages(queueURL: queueURL, receiptHandles: done)
+            } catch {
+                // The applied messages return after the visibility timeout: applied again, as no-ops.
+                if !Task.isCancelled { ConsumerMetrics.failed(.sqs, .delete) }
+                throw error
+            }
+        }
     }
 
     /// Catches every stream up in one transaction, or, when that fails, each on its own;
@@ -104,6 +119,7 @@ public struct SQSProjector: Service {
             return Array(hints.keys)
         } catch {
             if Task.isCancelled { throw error }
+            ConsumerMetrics.failed(.sqs, .project)
             logger.warning("batch failed; catching each user up on their own", metadata: ["error": "\(error)"])
         }
         var applied: [Int64] = []
@@ -138,6 +154,7 @@ public struct SQSProjector: Service {
                             visibilityTimeout: visibilityTimeout
                         )
                     } catch {
+                        ConsumerMetrics.failed(.sqs, .extendVisibility)
                         logger.warning("could not extend the visibility of a batch", metadata: ["error": "\(error)"])
                     }
                 }
