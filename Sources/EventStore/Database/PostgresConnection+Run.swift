@@ -47,6 +47,15 @@ extension PostgresConnection {
     }
 }
 
+extension PostgresClient {
+    /// Runs a `DELETE … RETURNING` and returns how many rows it deleted (expiry of old rows).
+    func deleteCounting(_ query: PostgresQuery, logger: Logger) async throws -> Int {
+        var count = 0
+        for try await _ in try await self.query(query, logger: logger) { count += 1 }
+        return count
+    }
+}
+
 /// The first of: the statement's result, the connection's close, the caller's cancellation.
 private final class Outcome: Sendable {
     private struct State {

@@ -95,12 +95,9 @@ public struct IdempotencyTable: Sendable {
     @discardableResult
     public func expire() async throws -> Int {
         let seconds = Double(retention.components.seconds)
-        let rows = try await client.query(
+        return try await client.deleteCounting(
             "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => \(seconds)) RETURNING 1",
             logger: logger
         )
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
     }
 }

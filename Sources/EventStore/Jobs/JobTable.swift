@@ -88,14 +88,10 @@ public struct JobTable: Sendable {
     /// Deletes jobs (and their stored results) created more than `age` ago; returns how many.
     @discardableResult
     public func expire(olderThan age: Duration) async throws -> Int {
-        let seconds = Double(age.components.seconds)
-        let rows = try await client.query(
-            "DELETE FROM jobs WHERE created_at < now() - make_interval(secs => \(seconds)) RETURNING id",
+        try await client.deleteCounting(
+            "DELETE FROM jobs WHERE created_at < now() - make_interval(secs => \(Double(age.components.seconds))) RETURNING 1",
             logger: logger
         )
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
     }
 
     /// Records a job for `targetVersion` of the user's stream; a `full` job wakes the workers.
