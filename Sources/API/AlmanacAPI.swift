@@ -81,6 +81,7 @@ public enum AlmanacAPI {
             }
         }
         let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLog())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestDeadline(limit: configuration.requestTimeout))
         if configuration.auth == .none { router.add(middleware: LoopbackGuard()) }
