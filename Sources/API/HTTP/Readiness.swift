@@ -60,8 +60,14 @@ struct Readiness: Sendable {
             defer { group.cancelAll() }
             return await group.next() ?? .none
         }
-        guard let outcome else { return "the database did not answer within \(timeout)" }
+        guard let outcome else { return "the database did not answer within \(Self.text(timeout))" }
         return outcome
+    }
+
+    /// `2 s`, `0.5 s`.
+    static func text(_ duration: Duration) -> String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 
     private func check(logger: Logger) async -> String? {
@@ -95,7 +101,7 @@ struct Readiness: Sendable {
         } catch let error where DatabaseOutage.isOutage(error) {
             return "the database is unreachable"
         } catch is CancellationError {
-            return "the database did not answer within \(configuration.timeout)"
+            return "the database did not answer within \(Self.text(configuration.timeout))"
         } catch {
             logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
             return "the readiness check failed: \(error)"
