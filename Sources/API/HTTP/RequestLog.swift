@@ -38,6 +38,7 @@ struct RequestLog: RouterMiddleware {
             response = try APIError(.internalServerError, "internal error").response(from: request, context: context)
         }
         response.headers[RequestID.field] = id
+        guard context.logger.logLevel <= .info else { return response }
         let elapsed = (ContinuousClock.now - start).components
         let milliseconds = Double(elapsed.seconds) * 1_000 + Double(elapsed.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
