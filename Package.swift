@@ -190,6 +190,8 @@ let package = Package(
             dependencies: [
                 "API", "Domain", "EventStore", "Projector", "Runtime", "AlmanacTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,6 +3,8 @@ import AlmanacTestSupport
 import Domain
 import EventStore
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Projector
 import Runtime
 import Testing
@@ -12,36 +14,30 @@ import Testing
 /// answered within a bound while the database is down. `/api/v1/health` stays 200 throughout.
 @Suite("Readiness", .serialized)
 struct ReadinessTests {
-    /// Runs the API alone (no projector) on `runtime` and calls `body` with its port.
+    /// Runs the API alone (no projector) on `runtime`, on a live server (a port of its own, an
+    /// asynchronous client), and calls `body` with a client of it.
     static func withAPI(
         _ runtime: AlmanacRuntime,
         readiness: ReadinessConfiguration,
-        _ body: (Int) async throws -> Void
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let port = try freePort()
-        let plan = AlmanacRuntime.Plan(
-            api: .init(
-                configuration: APIConfiguration(requestTimeout: .seconds(5), readiness: readiness),
-                host: "127.0.0.1",
-                port: port
-            )
+        let built = try await runtime.api(APIConfiguration(requestTimeout: .seconds(5), readiness: readiness))
+        let app = Application(
+            router: built.router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            services: built.services,
+            logger: TestDatabase.logger
         )
-        let server = AlmanacRuntime.Background(try await runtime.services(for: plan), logger: TestDatabase.logger)
-        do {
-            try await poll("the API answers") { (try? await RawHTTP.get(port: port, path: "/api/v1/health")) == 200 }
-            try await body(port)
-        } catch {
-            try? await server.stop()
-            throw error
-        }
-        try await server.stop()
+        try await app.test(.live) { client in try await body(client) }
     }
 
-    static func ready(_ port: Int) async throws -> (status: Int, head: String, error: String?) {
-        let answer = try await RawHTTP.exchange(port: port, path: "/api/v1/ready")
-        let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
-        if answer.status == 200 { #expect(object?["status"] as? String == "ready", "\(answer.body)") }
-        return (answer.status, answer.head, object?["error"] as? String)
+    static func ready(_ client: any TestClientProtocol) async throws -> (
+        status: Int, retryAfter: String?, error: String?
+    ) {
+        let answer = try await client.execute(uri: "/api/v1/ready", method: .get)
+        let object = try? JSONSerialization.jsonObject(with: Data(String(buffer: answer.body).utf8)) as? [String: Any]
+        if answer.status == .ok { #expect(object?["status"] as? String == "ready", "\(String(buffer: answer.body))") }
+        return (answer.status.code, answer.headers[.retryAfter], object?["error"] as? String)
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -49,21 +45,21 @@ struct ReadinessTests {
         try await PrivatePostgres.with { postgres in
             try await AlmanacRuntime.withDatabase(.url(postgres.url), poolSize: 4, logger: TestDatabase.logger) {
                 runtime in
-                try await Self.withAPI(runtime, readiness: ReadinessConfiguration(timeout: .seconds(2))) { port in
-                    #expect(try await Self.ready(port).status == 200)
+                try await Self.withAPI(runtime, readiness: ReadinessConfiguration(timeout: .seconds(2))) { client in
+                    #expect(try await Self.ready(client).status == 200)
                     try await postgres.stop()
                     let clock = ContinuousClock()
                     let start = clock.now
-                    let down = try await Self.ready(port)
+                    let down = try await Self.ready(client)
                     #expect(down.status == 503)
-                    #expect(down.head.lowercased().contains("retry-after:"), "\(down.head)")
+                    #expect(down.retryAfter != nil)
                     #expect(down.error?.contains("database") == true, "\(down.error ?? "no error")")
                     #expect(clock.now - start < .seconds(4), "answered after \(clock.now - start)")
                     // Liveness is not readiness.
-                    #expect(try await RawHTTP.get(port: port, path: "/api/v1/health") == 200)
+                    #expect(try await client.execute(uri: "/api/v1/health", method: .get).status == .ok)
                     try await postgres.start()
                     try await poll("ready again once the database is back", limit: .seconds(30)) {
-                        (try? await Self.ready(port).status) == 200
+                        (try? await Self.ready(client).status) == 200
                     }
                 }
             }
@@ -78,16 +74,16 @@ struct ReadinessTests {
                 maxLagEvents: 3,
                 maxLagSeconds: 0
             )
-            try await Self.withAPI(runtime, readiness: readiness) { port in
+            try await Self.withAPI(runtime, readiness: readiness) { client in
                 let alice = try await runtime.services.users.create(name: "alice")  // 1 event
-                #expect(try await Self.ready(port).status == 200)
+                #expect(try await Self.ready(client).status == 200)
                 for number in 1...5 {  // events after a checkpoint nobody advances (no projector)
                     _ = try await runtime.services.todos.create(
                         user: alice.user.id,
                         try NewTodo(title: "todo \(number)")
                     )
                 }
-                let behind = try await Self.ready(port)
+                let behind = try await Self.ready(client)
                 #expect(behind.status == 503)
                 #expect(behind.error?.contains("more than 3 events") == true, "\(behind.error ?? "no error")")
                 // A projector catches up: ready again.
@@ -95,7 +91,7 @@ struct ReadinessTests {
                     try runtime.projector(.store),
                     logger: TestDatabase.logger
                 )
-                try await poll("ready once the projector caught up") { (try? await Self.ready(port).status) == 200 }
+                try await poll("ready once the projector caught up") { (try? await Self.ready(client).status) == 200 }
                 try await projector.stop()
             }
         }
@@ -106,19 +102,19 @@ struct ReadinessTests {
         let url = try await TestDatabase.create(migrated: false)
         try await AlmanacRuntime.withDatabase(.url(url), poolSize: 4, logger: TestDatabase.logger, migrate: false) {
             runtime in
-            try await Self.withAPI(runtime, readiness: ReadinessConfiguration()) { port in
-                let empty = try await Self.ready(port)
+            try await Self.withAPI(runtime, readiness: ReadinessConfiguration()) { client in
+                let empty = try await Self.ready(client)
                 #expect(empty.status == 503)
                 #expect(empty.error?.contains("schema is behind") == true, "\(empty.error ?? "no error")")
                 let bundled = try Migrator.bundled()
                 try await Migrator(migrations: Array(bundled.migrations.dropLast()))
                     .migrate(client: runtime.store.client, logger: TestDatabase.logger)
-                let partial = try await Self.ready(port)
+                let partial = try await Self.ready(client)
                 #expect(partial.status == 503)
                 let last = try #require(bundled.migrations.last)
                 #expect(partial.error?.contains(last.name) == true, "\(partial.error ?? "no error")")
                 try await bundled.migrate(client: runtime.store.client, logger: TestDatabase.logger)
-                #expect(try await Self.ready(port).status == 200)
+                #expect(try await Self.ready(client).status == 200)
             }
         }
     }

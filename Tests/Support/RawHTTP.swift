@@ -55,16 +55,6 @@ public enum RawHTTP {
     public static func get(port: Int, path: String, headers: [String: String] = [:], timeoutSeconds: Int = 5)
         async throws -> Int
     {
-        try await exchange(port: port, path: path, headers: headers, timeoutSeconds: timeoutSeconds).status
-    }
-
-    /// A whole `Connection: close` GET: status code, head (status line and headers) and body.
-    public static func exchange(
-        port: Int,
-        path: String,
-        headers: [String: String] = [:],
-        timeoutSeconds: Int = 5
-    ) async throws -> (status: Int, head: String, body: String) {
         try await NIOThreadPool.singleton.runIfActive {
             let fd = try connect(port: port, timeoutSeconds: timeoutSeconds)
             defer { close(fd) }
@@ -79,12 +69,11 @@ public enum RawHTTP {
                 guard count > 0 else { throw Failure(description: "recv timed out or failed: \(errno)") }
                 response += buffer[0..<count]
             }
-            let text = String(decoding: response, as: UTF8.self)
-            guard text.hasPrefix("HTTP/1.1 "), let code = Int(text.dropFirst(9).prefix(3)) else {
-                throw Failure(description: "not an HTTP response: \(text.prefix(32))")
+            let head = String(decoding: response.prefix(32), as: UTF8.self)
+            guard head.hasPrefix("HTTP/1.1 "), let code = Int(head.dropFirst(9).prefix(3)) else {
+                throw Failure(description: "not an HTTP response: \(head)")
             }
-            let parts = text.components(separatedBy: "\r\n\r\n")
-            return (code, parts[0], parts.dropFirst().joined(separator: "\r\n\r\n"))
+            return code
         }
     }
 }

@@ -84,7 +84,7 @@ struct Readiness: Sendable {
                 let maxEvents = configuration.maxLagEvents
                 let lag = try await Checkpoints.lag(
                     of: checkpoint,
-                    limit: maxEvents > 0 ? maxEvents + 1 : 1,
+                    limit: maxEvents > 0 ? min(maxEvents, Int.max - 1) + 1 : 1,
                     on: connection,
                     logger: logger
                 )
