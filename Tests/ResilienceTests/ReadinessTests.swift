@@ -98,6 +98,30 @@ struct ReadinessTests {
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func notReadyWhileTheOldestUnprojectedEventIsTooOld() async throws {
+        try await TestDatabase.withRuntime { runtime in
+            let readiness = ReadinessConfiguration(
+                checkpoint: StoreTailingProjector.defaultCheckpointName,
+                maxLagEvents: 0,
+                maxLagSeconds: 1
+            )
+            try await Self.withAPI(runtime, readiness: readiness) { client in
+                #expect(try await Self.ready(client).status == 200)
+                _ = try await runtime.services.users.create(name: "alice")  // one event, never projected
+                try await poll("not ready once the event is older than 1 s", limit: .seconds(20)) {
+                    let answer = try await Self.ready(client)
+                    guard answer.status == 503 else { return false }
+                    #expect(answer.error?.contains("bound 1 s") == true, "\(answer.error ?? "no error")")
+                    return true
+                }
+                let projector = AlmanacRuntime.Background(try runtime.projector(.store), logger: TestDatabase.logger)
+                try await poll("ready once the projector caught up") { (try? await Self.ready(client).status) == 200 }
+                try await projector.stop()
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func notReadyWhileMigrationsAreMissing() async throws {
         let url = try await TestDatabase.create(migrated: false)
         try await AlmanacRuntime.withDatabase(.url(url), poolSize: 4, logger: TestDatabase.logger, migrate: false) {
