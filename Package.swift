@@ -198,6 +198,8 @@ let package = Package(
             dependencies: [
                 "API", "Domain", "EventStore", "Projector", "Runtime", "AlmanacTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -235,7 +237,11 @@ let package = Package(
         .testTarget(
             // Runs the built `almanac` executable against moto_server (build it first: swift build).
             name: "AlmanacCLITests",
-            dependencies: ["Bus", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Bus", "API", "Domain", "EventStore", "Projector", "Runtime", "AlmanacTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -16,6 +16,8 @@ public struct APIConfiguration: Sendable {
     public var feedTokenKey: FeedTokenKey?
     /// Longest time to produce a response before answering 503 (a database outage).
     public var requestTimeout: Duration
+    /// What `GET /api/v1/ready` checks besides the database and its schema.
+    public var readiness: ReadinessConfiguration
 
     public init(
         auth: AuthMode = .apiKey,
@@ -23,8 +25,10 @@ public struct APIConfiguration: Sendable {
         publicURL: String? = nil,
         feedCacheBytes: Int = 256 << 20,
         feedTokenKey: FeedTokenKey? = nil,
-        requestTimeout: Duration = .seconds(10)
+        requestTimeout: Duration = .seconds(10),
+        readiness: ReadinessConfiguration = ReadinessConfiguration()
     ) {
+        self.readiness = readiness
         self.requestTimeout = requestTimeout
         self.auth = auth
         self.adminToken = adminToken
@@ -77,12 +81,15 @@ public enum AlmanacAPI {
             }
         }
         let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLog())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestDeadline(limit: configuration.requestTimeout))
         if configuration.auth == .none { router.add(middleware: LoopbackGuard()) }
         let api = router.group("api/v1")
         api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }
+        Readiness(store: services.store, migrator: try Migrator.bundled(), configuration: configuration.readiness)
+            .register(on: api)
         let openAPI = try openAPIDocument()
         api.get("openapi.yaml") { _, _ in
             Response(

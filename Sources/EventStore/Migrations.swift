@@ -82,6 +82,27 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The migrations not applied to the database yet (all of them when it has none): a
+    /// database behind the binary's schema.
+    public func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Migration] {
+        var exists = false
+        for try await found in try await connection.run(
+            "SELECT to_regclass('schema_migrations') IS NOT NULL",
+            logger: logger
+        ).decode(Bool.self) {
+            exists = found
+        }
+        guard exists else { return migrations }
+        var done: Set<Int> = []
+        for try await version in try await connection.run(
+            "SELECT version FROM schema_migrations",
+            logger: logger
+        ).decode(Int.self) {
+            done.insert(version)
+        }
+        return migrations.filter { !done.contains($0.version) }
+    }
+
     private func apply(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         try await connection.run(
             """

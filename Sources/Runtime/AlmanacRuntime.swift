@@ -7,6 +7,7 @@ public import Logging
 import NIOCore
 public import PostgresNIO
 import Projector
+import Relay
 public import ServiceLifecycle
 
 /// The composition root: the one place that builds Almanac's services for a process shape and
@@ -53,6 +54,14 @@ public struct AlmanacRuntime: Sendable {
             self.jobPollInterval = jobPollInterval
             self.metrics = metrics
         }
+    }
+
+    /// The global-log checkpoint this plan advances: the embedded projector's, else the relay's;
+    /// nil when it runs neither (its readiness then watches no lag unless told).
+    public static func checkpoint(of plan: Plan) -> String? {
+        if case .store = plan.projector { return StoreTailingProjector.defaultCheckpointName }
+        if plan.relay != nil { return OutboxRelay.defaultCheckpointName }
+        return nil
     }
 
     /// The HTTP API's settings and where it listens.

@@ -6,7 +6,8 @@ struct Almanac: AsyncParsableCommand {
         commandName: "almanac",
         abstract: "Event-sourced todo lists with incrementally projected iCalendar feeds.",
         subcommands: [
-            Serve.self, Migrate.self, Users.self, Rebuild.self, Relay.self, Project.self, DevKafka.self, Queue.self,
+            Serve.self, Migrate.self, Status.self, Users.self, Rebuild.self, Relay.self, Project.self, DevKafka.self,
+            Queue.self,
             AWSSetup.self,
         ],
         defaultSubcommand: Serve.self

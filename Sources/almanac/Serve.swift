@@ -49,6 +49,29 @@ struct Serve: AsyncParsableCommand {
     )
     var requestTimeout: Int = Int(ProcessInfo.processInfo.environment["ALMANAC_REQUEST_TIMEOUT"] ?? "") ?? 10
 
+    @Option(
+        help:
+            "GET /api/v1/ready answers 503 while more events than this lie after the readiness checkpoint; 0: not checked (env ALMANAC_READY_MAX_LAG_EVENTS)."
+    )
+    var readyMaxLagEvents: Int =
+        Int(ProcessInfo.processInfo.environment["ALMANAC_READY_MAX_LAG_EVENTS"] ?? "") ?? 10_000
+
+    @Option(
+        help:
+            "GET /api/v1/ready answers 503 while the oldest event after the readiness checkpoint is older than this many seconds; 0: not checked (env ALMANAC_READY_MAX_LAG_SECONDS)."
+    )
+    var readyMaxLagSeconds: Int =
+        Int(ProcessInfo.processInfo.environment["ALMANAC_READY_MAX_LAG_SECONDS"] ?? "") ?? 300
+
+    @Option(
+        help: ArgumentHelp(
+            "The checkpoint whose lag GET /api/v1/ready bounds, or none (env ALMANAC_READY_CHECKPOINT).",
+            discussion:
+                "Default: calendar-projector with the embedded projector, bus-relay with --bus kafka|sns, none with --no-projector (set it to the checkpoint of the reader that runs elsewhere, e.g. bus-relay)."
+        )
+    )
+    var readyCheckpoint: String?
+
     @Flag(help: "Do not run the embedded projector and job worker (they run elsewhere).")
     var noProjector = false
 
@@ -73,6 +96,9 @@ struct Serve: AsyncParsableCommand {
             )
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard readyMaxLagEvents >= 0, readyMaxLagSeconds >= 0 else {
+            throw ValidationError("--ready-max-lag-events and --ready-max-lag-seconds must be 0 (off) or more")
+        }
         guard idleTimeout >= 1, maxConnections >= 1, shutdownTimeout >= 1, requestTimeout >= 1 else {
             throw ValidationError(
                 "--idle-timeout, --max-connections, --shutdown-timeout and --request-timeout must be at least 1"
@@ -120,7 +146,7 @@ struct Serve: AsyncParsableCommand {
                 logger.notice("created user 'default'; its API key is in \(file) (readable by this OS user only)")
             }
             let fanOut = try await bus.fanOut(kafka: kafka, sns: sns)
-            let plan = AlmanacRuntime.Plan(
+            var plan = AlmanacRuntime.Plan(
                 api: .init(
                     configuration: APIConfiguration(
                         auth: mode,
@@ -139,6 +165,15 @@ struct Serve: AsyncParsableCommand {
                 relay: noProjector ? nil : fanOut,
                 jobs: !noProjector,
                 metrics: metricsSettings
+            )
+            // /api/v1/ready bounds the lag of the checkpoint this process advances, unless told.
+            let given = readyCheckpoint ?? ProcessInfo.processInfo.environment["ALMANAC_READY_CHECKPOINT"]
+            let checkpoint = given.flatMap { $0.isEmpty ? nil : $0 }.map { $0 == "none" ? nil : $0 }
+            let watched = checkpoint ?? AlmanacRuntime.checkpoint(of: plan)
+            plan.api?.configuration.readiness = ReadinessConfiguration(
+                checkpoint: watched,
+                maxLagEvents: readyMaxLagEvents,
+                maxLagSeconds: readyMaxLagSeconds
             )
             try await AlmanacRuntime.run(
                 try await runtime.services(for: plan),

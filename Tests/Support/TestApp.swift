@@ -4,6 +4,7 @@ import Foundation
 public import HTTPTypes
 import Hummingbird
 public import HummingbirdTesting
+public import Logging
 import NIOCore
 import PostgresNIO
 import Runtime
@@ -25,6 +26,7 @@ public struct TestApp: Sendable {
         poolSize: Int = 8,
         feedCacheBytes: Int = 64 << 20,
         listening: Bool = false,
+        logger: Logger? = nil,
         _ body: @Sendable (TestApp) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.withRuntime(poolSize: poolSize) { runtime in
@@ -37,7 +39,7 @@ public struct TestApp: Sendable {
                     requestTimeout: .seconds(120)  // loaded test machines queue writes for long
                 )
             )
-            let app = Application(router: built.router, logger: TestDatabase.logger)
+            let app = Application(router: built.router, logger: logger ?? TestDatabase.logger)
             let statistics = built.feedCacheStatistics
             guard listening else {
                 return try await app.test(.router) { client in

@@ -29,7 +29,8 @@ resource "aws_lb_target_group" "api" {
   deregistration_delay = 30
 
   health_check {
-    path                = "/api/v1/health"
+    # Readiness: database reachable and migrated, relay within its lag bounds (README "Operations").
+    path                = "/api/v1/ready"
     matcher             = "200"
     interval            = 15
     timeout             = 5

@@ -81,11 +81,15 @@ resource "aws_ecs_task_definition" "api" {
       { name = "ALMANAC_PUBLIC_URL", value = var.public_url },
       { name = "ALMANAC_FEED_CACHE_MB", value = tostring(var.feed_cache_mb) },
       { name = "LOG_LEVEL", value = var.log_level },
+      # /api/v1/ready (the ALB's health check) bounds the relay's lag.
+      { name = "ALMANAC_READY_CHECKPOINT", value = "bus-relay" },
     ]
     secrets = [
       local.database_secret,
       { name = "ALMANAC_FEED_TOKEN_KEY", valueFrom = aws_secretsmanager_secret.feed_token_key.arn },
     ]
+    # Liveness (ECS replaces a task that fails it): /api/v1/health, not /api/v1/ready, so that a
+    # database outage takes tasks out of the load balancer without restarting them all.
     healthCheck = {
       command     = ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:6400/api/v1/health"]
       interval    = 15

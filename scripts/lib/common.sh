@@ -64,6 +64,14 @@ ensure_python_packages() {
   fi
 }
 
+# deploy/check installs its pinned Python tools into virtual environments: python3 with venv
+# (Debian ships ensurepip, which venv needs, in python3-venv).
+ensure_python_venv() {
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    apt_install python3 python3-venv
+  fi
+}
+
 # run_pg CMD...: run a PostgreSQL program as a user it accepts (never root).
 run_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -3,11 +3,16 @@ public import Hummingbird
 /// The request context of every Almanac route: the authenticated user, once auth has run.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var user: AuthenticatedUser?
+    public var user: AuthenticatedUser? {
+        didSet { requestRecord?.userID = user?.id }
+    }
+    /// Where the request's log line learns the user (set by `RequestLog`).
+    var requestRecord: RequestRecord?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         user = nil
+        requestRecord = nil
     }
 
     public var maxUploadSize: Int { RequestLimits.bodyBytes }

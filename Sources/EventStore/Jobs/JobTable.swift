@@ -85,6 +85,17 @@ public struct JobTable: Sendable {
         return 0
     }
 
+    /// How many jobs are in each status (`PENDING`, `STARTED`, `SUCCESS`, `FAILURE`; absent: none).
+    public func countsByStatus() async throws -> [String: Int] {
+        let rows = try await client.query(
+            "SELECT status, count(*) FROM jobs GROUP BY status",
+            logger: logger
+        ).decode((String, Int64).self)
+        var counts: [String: Int] = [:]
+        for try await (status, count) in rows { counts[status] = Int(count) }
+        return counts
+    }
+
     /// Deletes jobs (and their stored results) created more than `age` ago; returns how many.
     @discardableResult
     public func expire(olderThan age: Duration) async throws -> Int {

@@ -9,7 +9,7 @@ public struct StoreTailingProjector: Service {
 
     public init(
         writer: ProjectionWriter,
-        checkpointName: String = "calendar-projector",
+        checkpointName: String = StoreTailingProjector.defaultCheckpointName,
         batchSize: Int = 1000,
         pollInterval: Duration = .milliseconds(500)
     ) {
@@ -23,6 +23,9 @@ public struct StoreTailingProjector: Service {
     }
 
     public var checkpointName: String { tail.checkpointName }
+
+    /// The checkpoint `almanac serve` and `almanac project --source store` keep.
+    public static let defaultCheckpointName = "calendar-projector"
 
     /// Whether the runner is LISTENing for appends.
     public var isListening: Bool { tail.isListening }

@@ -23,6 +23,16 @@ public struct CalendarStore: Sendable {
         public var updatedAt: Int64
     }
 
+    /// The number of projected calendars (`calendars` rows).
+    public func count(on connection: PostgresConnection) async throws -> Int {
+        for try await count in try await connection.run("SELECT count(*) FROM calendars", logger: logger)
+            .decode(Int64.self)
+        {
+            return Int(count)
+        }
+        return 0
+    }
+
     /// Locks the user's calendar row for this transaction, creating it at version 0.
     public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
         try await connection.run(

@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+
+/// One structured line per request, at info level, and the request id on every answer.
+///
+/// The id comes from the `X-Request-Id` request header when it is 1 to 128 visible ASCII
+/// characters (0x21–0x7E), else it is generated (a UUID); it is sent back in `X-Request-Id` on
+/// every response, errors included, and added as `request_id` to the metadata of every log line
+/// of the request. The line (message `request`) carries the metadata `method`, `route` (the route
+/// template, e.g. `/feeds/{token}.ics`: never the path, which holds a feed's secret token;
+/// `-` when no route matched), `status`, `duration_ms` (until the response head is ready; a
+/// streamed body continues after), `user_id` (when authenticated) and `request_id`. Neither
+/// headers nor query strings are logged, so API keys and tokens never are.
+struct RequestLog: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(
+        _ request: Request,
+        context: AppRequestContext,
+        next: (Request, AppRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let id = RequestID.accepted(request.headers[RequestID.field]) ?? RequestID.generate()
+        var context = context
+        context.logger[metadataKey: "request_id"] = "\(id)"
+        let record = RequestRecord()
+        context.requestRecord = record
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            response = try APIError(.internalServerError, "internal error").response(from: request, context: context)
+        }
+        response.headers[RequestID.field] = id
+        guard context.logger.logLevel <= .info else { return response }
+        let elapsed = (ContinuousClock.now - start).components
+        let milliseconds = Double(elapsed.seconds) * 1_000 + Double(elapsed.attoseconds) / 1e15
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method.rawValue)",
+            "route": "\(context.endpointPath ?? "-")",
+            "status": "\(response.status.code)",
+            "duration_ms": "\(String(format: "%.1f", milliseconds))",
+        ]
+        if let user = record.userID { metadata["user_id"] = "\(user)" }
+        context.logger.info("request", metadata: metadata)
+        return response
+    }
+}
+
+/// The `X-Request-Id` header: accepted when well-formed, else generated.
+enum RequestID {
+    static let field = HTTPField.Name("X-Request-Id")!
+    static let maxLength = 128
+
+    /// `value` when it is 1…128 visible ASCII characters; nil otherwise.
+    static func accepted(_ value: String?) -> String? {
+        guard let value, !value.isEmpty, value.utf8.count <= maxLength,
+            value.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+        else { return nil }
+        return value
+    }
+
+    static func generate() -> String { UUID().uuidString.lowercased() }
+}
+
+/// What the inner layers learn about a request for its log line (the authenticated user).
+final class RequestRecord: Sendable {
+    private let user = Mutex<Int64?>(nil)
+
+    var userID: Int64? {
+        get { user.withLock { $0 } }
+        set { user.withLock { $0 = newValue } }
+    }
+}
