@@ -1,0 +1,250 @@
+"""9. Crash of the Kafka fan-out: `kill -9` of `almanac relay` and of `almanac project --source
+kafka` mid-stream, under the write load of 8 clients, and restart them. Every acknowledged write
+must be there, every user's feed must equal a full regeneration, and nothing may be duplicated.
+
+The processes: a PostgreSQL cluster, a Kafka broker (`almanac dev-kafka`: librdkafka's mock
+cluster, 1 broker, a topic of 3 partitions), `almanac serve --no-projector` (the API only: no
+projector, no job worker), `almanac relay --bus kafka` and one `almanac project --source kafka`
+(the projector and the job worker that runs the `full` jobs).
+
+Each kill: the load runs for a moment, the process group is killed with SIGKILL, the load goes on
+for DOWN_SECONDS (its writes pile up behind the dead process), then a projection job
+(`POST /api/v1/todos/ical`, settled once the user's calendar reaches the stream version at
+submission) is submitted for every user, and must still be pending (the pipeline really stopped);
+the process is restarted and every one of those jobs must succeed within CATCH_UP_BOUND seconds
+(the backlog of the outage reached the feeds). Relay and projector are killed alternately
+(ROUNDS times each), then both at once.
+
+Afterwards (load stopped): every acknowledged write is present (`verify_durability`), every
+feed equals a full regeneration (`feeds_converge`: the `full` job, run by the projector's job
+worker, reports matches_incremental and /feeds/<token>.ics equals its result), and each user's
+`?format=vtodo` feed holds exactly one VTODO per todo of the list: no duplicate UID, none missing.
+
+The projector gets `session.timeout.ms=6000`: a member killed with SIGKILL never leaves its
+consumer group, so its partitions are reassigned only when its session expires (librdkafka's
+default is 45 s; librdkafka 2.0's mock cluster also holds a group's first join for 3 s).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from conftest import MODE, budget
+from harness import (AlmanacProcess, TodoModel, WriteLoad, auth, fail_if, feed_path, feeds_converge,
+                     list_todos, verify_durability)
+
+USERS = ("jo", "kai", "lia")
+TOPIC = "almanac.campaign"
+GROUP = "campaign-projectors"
+PARTITIONS = 3
+PROJECTOR_SETTINGS = ("session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=100")
+DOWN_SECONDS = 1.5          # load while the killed process is down
+CATCH_UP_BOUND = 40.0       # restart -> the outage's backlog in every feed (session timeout 6 s included)
+START_BOUND = 60.0          # first start: the projector joins its group, the first writes reach the feeds
+ROUNDS = 2 if MODE.name == "quick" else 5   # kills of each process
+WRITE_KINDS = ("create", "update", "complete")
+
+
+def submit_projection_jobs(base: str, users: dict[str, str]) -> dict[str, str]:
+    """A projection job per user (target: the stream version now); their status paths."""
+    paths = {}
+    for name, key in users.items():
+        r = requests.post(base + "/api/v1/todos/ical", headers=auth(key), timeout=15)
+        if r.status_code != 202:
+            raise AssertionError(f"POST /api/v1/todos/ical as {name}: {r.status_code} {r.text[:300]}")
+        paths[name] = urlsplit(r.json()["task_url"]).path
+    return paths
+
+
+def pending_jobs(base: str, users: dict[str, str], paths: dict[str, str]) -> dict[str, str]:
+    """The jobs not yet SUCCESS, with their status (a FAILURE is reported, not waited for)."""
+    out = {}
+    for name, path in paths.items():
+        r = requests.get(base + path, headers=auth(users[name]), timeout=15)
+        status = r.json().get("task_status") if r.status_code == 200 else f"HTTP {r.status_code}"
+        if status != "SUCCESS":
+            out[name] = status
+    return out
+
+
+def wait_caught_up(base: str, users: dict[str, str], paths: dict[str, str], bound: float) -> dict[str, str]:
+    """Polls the jobs until all succeed or `bound` seconds pass; what is still pending."""
+    deadline = time.monotonic() + bound
+    while True:
+        left = pending_jobs(base, users, paths)
+        if not left or any(s == "FAILURE" or s.startswith("HTTP") for s in left.values()):
+            return left
+        if time.monotonic() >= deadline:
+            return left
+        time.sleep(0.1)
+
+
+def unfold(ics: str) -> list[str]:
+    lines: list[str] = []
+    for raw in ics.replace("\r\n", "\n").split("\n"):
+        if raw.startswith((" ", "\t")) and lines:
+            lines[-1] += raw[1:]
+        else:
+            lines.append(raw)
+    return lines
+
+
+def vtodo_uids(base: str, path: str) -> list[str]:
+    r = requests.get(base + path + "?format=vtodo", timeout=30)
+    r.raise_for_status()
+    uids, inside = [], False
+    for line in unfold(r.content.decode()):
+        if line == "BEGIN:VTODO":
+            inside = True
+        elif line == "END:VTODO":
+            inside = False
+        elif inside and line.startswith("UID:"):
+            uids.append(line[4:])
+    return uids
+
+
+@pytest.mark.timeout(budget(180, 900))
+def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_factory, server_factory, workdir,
+                                                                          figures):
+    pg = pg_factory(fsync=False, name="bus")
+    kafka = AlmanacProcess(["dev-kafka", "--brokers", "1", "--topic", TOPIC, "--partitions", str(PARTITIONS)],
+                           workdir, "dev-kafka")
+    started: list[AlmanacProcess] = [kafka]
+    problems: list[str] = []
+    server = None
+    load = None
+    try:
+        kafka.start()
+        brokers = kafka.wait_for_output("KAFKA_BROKERS=")
+        server = server_factory(pg.url, name="bus-serve", extra_args=["--no-projector"])
+        server.start()
+        bus = ["--database-url", pg.url, "--kafka-brokers", brokers, "--kafka-topic", TOPIC, "--kafka-group", GROUP]
+        relay = AlmanacProcess(["relay", "--bus", "kafka", *bus], workdir, "relay")
+        projector = AlmanacProcess(
+            ["project", "--source", "kafka", *bus, *(a for s in PROJECTOR_SETTINGS for a in ("--kafka-setting", s))],
+            workdir, "project")
+        started += [relay, projector]
+        users = {name: server.create_user(name) for name in USERS}
+        feeds = {name: feed_path(server.base, key) for name, key in users.items()}
+        first = []   # one todo per user before the load, so that every user has a calendar
+        for name, key in users.items():
+            r = requests.post(server.base + "/api/v1/todos", json={"title": f"first of {name}"},
+                              headers=auth(key), timeout=15)
+            assert r.status_code == 201, f"first todo of {name}: {r.status_code} {r.text[:200]}"
+            first.append(TodoModel(user=name, id=r.json()["id"], create=(f"first of {name}", "", None, False),
+                                   create_acked=True))
+        relay.start()
+        projector.start()
+        t0 = time.monotonic()
+        left = wait_caught_up(server.base, users, submit_projection_jobs(server.base, users), START_BOUND)
+        assert not left, (f"the first writes did not reach the feeds within {START_BOUND:.0f} s of starting "
+                          f"relay and projector: jobs {left}\nrelay: {relay.log_tail()}\nproject: {projector.log_tail()}")
+        figures["start of relay and projector to first writes in the feeds (s)"] = round(time.monotonic() - t0, 2)
+
+        load = WriteLoad(server.base, users, threads=8, seed=90, timeout=10.0, stop_on_failure=False,
+                         feed_paths=feeds)
+        load.start()
+        rng = random.Random(90)
+        caught_up: dict[str, list[float]] = {"relay": [], "projector": [], "both": []}
+        # Relay and projector alternately, then both at once (the last round).
+        schedule = [("relay", [relay]), ("projector", [projector])] * ROUNDS + [("both", [relay, projector])]
+        for i, (what, procs) in enumerate(schedule):
+            round_no = min(i // 2 + 1, ROUNDS)
+            label = f"round {round_no} {what}" if what != "both" else "relay and projector together"
+            names = " and ".join(f"`almanac {p.args[0]}`" for p in procs)
+            time.sleep(rng.uniform(1.0, 2.5) if MODE.name == "quick" else rng.uniform(2.0, 6.0))
+            dead = [p for p in procs if not p.alive()]
+            if dead:
+                for p in dead:
+                    problems.append(f"{label}: `almanac {p.args[0]}` had exited by itself (code "
+                                    f"{p.proc.returncode}) before the kill:\n{p.log_tail()}")
+                    p.start()
+                continue
+            for p in procs:
+                code = p.kill()                    # kill -9 of its process group, mid-stream
+                if code != -9:
+                    problems.append(f"{label}: kill -9 did not end `almanac {p.args[0]}` (wait returned {code})")
+            killed_at = time.monotonic()
+            time.sleep(DOWN_SECONDS)
+            paths = submit_projection_jobs(server.base, users)
+            behind = pending_jobs(server.base, users, paths)
+            for p in procs:
+                p.start()
+            restarted_at = time.monotonic()
+            left = wait_caught_up(server.base, users, paths, CATCH_UP_BOUND)
+            done_at = time.monotonic()
+            acked_down = sum(1 for a in list(load.answers)
+                             if killed_at <= a.started <= restarted_at and a.kind in WRITE_KINDS
+                             and a.status.startswith("2"))
+            if left:
+                figures[label] = (f"NOT caught up {CATCH_UP_BOUND:.0f} s after the restart: jobs {left}; "
+                                  f"users behind at restart {len(behind)}/{len(users)}; "
+                                  f"writes acknowledged while down {acked_down}")
+                problems.append(
+                    f"{label}: the writes made while {names} was down did not reach the feeds within "
+                    f"{CATCH_UP_BOUND:.0f} s of the restart (projection jobs still {left})\n"
+                    + "\n".join(f"{p.name} log:\n{p.log_tail()}" for p in procs))
+                continue
+            caught_up[what].append(round(done_at - killed_at, 2))
+            figures[label] = (f"kill -9 to caught up {done_at - killed_at:.2f} s (restart to caught up "
+                              f"{done_at - restarted_at:.2f} s); users behind at restart {len(behind)}/{len(users)}; "
+                              f"writes acknowledged while down {acked_down}")
+            if not behind:
+                problems.append(
+                    f"{label}: {DOWN_SECONDS} s after kill -9 of {names} every feed had already reached the "
+                    f"latest writes ({acked_down} acknowledged meanwhile): the kill did not stop the pipeline")
+
+        hung = load.stop(join_timeout=15)
+        if hung:
+            problems.append(f"load threads hung: {hung}")
+        if load.anomalies:
+            problems.append(f"unexpected answers under load: {load.anomalies[:5]}")
+        statuses = load.status_counts()
+        bad = {s: n for s, n in statuses.items() if not s.startswith("2") and s != "304"}
+        if bad:
+            # The API was never killed: every request must have been answered.
+            problems.append(f"answers other than 2xx/304 while relay/projector were killed: {bad}")
+        figures["answers by status"] = dict(sorted(statuses.items()))
+        figures["kill -9 of the relay to caught up (s)"] = caught_up["relay"]
+        figures["kill -9 of the projector to caught up (s)"] = caught_up["projector"]
+        figures["kill -9 of both to caught up (s)"] = caught_up["both"]
+
+        # Everything written reaches the feeds, then the checks of test_crash.
+        left = wait_caught_up(server.base, users, submit_projection_jobs(server.base, users), CATCH_UP_BOUND)
+        if left:
+            problems.append(f"after the load: projection not caught up within {CATCH_UP_BOUND:.0f} s: {left}")
+        report = verify_durability(server.base, users, first + load.models)
+        figures["write requests acknowledged (2xx)"] = load.acked_requests()
+        figures["acknowledged write effects (per todo)"] = report.writes_acknowledged
+        figures["acknowledged write effects found"] = report.writes_found
+        figures["writes"] = report.summary()
+        problems += report.problems()
+        converge, feed_figures = feeds_converge(server.base, users, bound=MODE.job_bound, feed_bound=10)
+        figures.update(feed_figures)
+        problems += converge
+        vtodo = {}
+        for name, key in users.items():
+            listed = {t["uid"] if "uid" in t else t["id"] for t in list_todos(server.base, key)}
+            uids = vtodo_uids(server.base, feeds[name])
+            dupes = len(uids) - len(set(uids))
+            vtodo[name] = f"{len(listed)} todos, {len(uids)} VTODO, {dupes} duplicate UIDs"
+            if dupes or len(uids) != len(listed):
+                problems.append(f"user {name}: the ?format=vtodo feed has {len(uids)} VTODO ({dupes} duplicate "
+                                f"UIDs) for {len(listed)} todos in the list")
+        figures["vtodo feeds"] = vtodo
+        for proc in (relay, projector):
+            if not proc.alive():
+                problems.append(f"`almanac {proc.args[0]}` exited by itself (code {proc.proc.returncode}):\n"
+                                f"{proc.log_tail()}")
+        assert report.writes_acknowledged > 0, "no write was acknowledged at all: the load did not run"
+    finally:
+        if load is not None:
+            load.stop(join_timeout=15)
+        for proc in reversed(started):
+            proc.stop()
+    fail_if(problems, server)
