@@ -227,7 +227,7 @@ def check_topic(messages: list[tuple[int, int, dict]], heads: dict[int, int]) ->
 
     Not required: a stream's versions in increasing order. The relay publishes in the store's
     gap-safe commit order, (txid, position), and a transaction can take its txid before another
-    one appends an earlier version of the same stream (5-10 % of the events under this load
+    one appends an earlier version of the same stream (4-10 % of the events under this load
     follow a higher version of their stream in that order); the projector reads the events from
     the store, so a hint ahead of its predecessors fills the gap and they become no-ops. Counted.
     """
