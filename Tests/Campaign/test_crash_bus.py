@@ -295,6 +295,8 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
     problems: list[str] = []
     server = None
     load = None
+    tail = None
+    held = None
     try:
         kafka.start()
         brokers = kafka.wait_for_output("KAFKA_BROKERS=")
@@ -352,8 +354,8 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
                 if round_no % 2 == 0:
                     held = HeldCheckpoint(pg)
                     held_kills += 1
-                if not tail.next_message(5.0):
-                    problems.append(f"{label}: nothing reached the topic for 5 s before the kill, "
+                if not tail.next_message(10.0):
+                    problems.append(f"{label}: nothing reached the topic for 10 s before the kill, "
                                     f"with 8 clients writing")
                 if held is not None and not held.wait_for_waiter(10.0):
                     problems.append(f"{label}: with its checkpoint row locked, the relay published a batch but "
@@ -364,7 +366,8 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
                     problems.append(f"{label}: kill -9 did not end `almanac {p.args[0]}` (wait returned {code})")
             killed_at = time.monotonic()
             if held is not None:
-                if held.release() < 1:
+                released, held = held.release(), None
+                if released < 1:
                     problems.append(f"{label}: no checkpoint save of the killed relay was waiting for the lock")
             time.sleep(DOWN_SECONDS)
             paths = submit_projection_jobs(server.base, users)
@@ -396,6 +399,7 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
                     f"latest writes ({acked_down} acknowledged meanwhile): the kill did not stop the pipeline")
 
         tail.close()
+        tail = None
         hung = load.stop(join_timeout=15)
         if hung:
             problems.append(f"load threads hung: {hung}")
@@ -415,7 +419,7 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
         left = wait_caught_up(server.base, users, submit_projection_jobs(server.base, users), CATCH_UP_BOUND)
         if left:
             problems.append(f"after the load: projection not caught up within {CATCH_UP_BOUND:.0f} s: {left}")
-        # The relay's contract, read on the topic itself: every event published, in order.
+        # The relay's contract, read on the topic itself: every event published at least once.
         heads = {}
         for name, key in users.items():
             me = requests.get(server.base + "/api/v1/me", headers=auth(key), timeout=15).json()
@@ -441,7 +445,7 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
         problems += converge
         vtodo = {}
         for name, key in users.items():
-            listed = {t["uid"] if "uid" in t else t["id"] for t in list_todos(server.base, key)}
+            listed = list_todos(server.base, key)
             uids = vtodo_uids(server.base, feeds[name])
             dupes = len(uids) - len(set(uids))
             vtodo[name] = f"{len(listed)} todos, {len(uids)} VTODO, {dupes} duplicate UIDs"
@@ -455,6 +459,10 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
                                 f"{proc.log_tail()}")
         assert report.writes_acknowledged > 0, "no write was acknowledged at all: the load did not run"
     finally:
+        if held is not None:
+            held.release()
+        if tail is not None:
+            tail.close()
         if load is not None:
             load.stop(join_timeout=15)
         for proc in reversed(started):
