@@ -287,6 +287,95 @@ class AlmanacServer:
             return ""
 
 
+class AlmanacProcess:
+    """Any other `almanac` command (`dev-kafka`, `relay`, `project`) in its own process group,
+    its output appended to `<workdir>/<name>.log` (one log across restarts)."""
+
+    def __init__(self, args: list[str], workdir: Path, name: str, env: dict[str, str] | None = None):
+        self.binary = almanac_bin()
+        self.args = list(args)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        self.log = self.workdir / f"{name}.log"
+        self._log_offset = 0
+
+    def start(self) -> None:
+        assert not self.alive(), f"{self.name} already running"
+        self.starts += 1
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("ALMANAC_") and k not in ("DATABASE_URL", "KAFKA_BROKERS")}
+        env.setdefault("LOG_LEVEL", "info")
+        env.update(self.extra_env)
+        with open(self.log, "ab") as logf:
+            logf.write(f"\n===== start #{self.starts} at {time.time():.3f} =====\n".encode())
+            logf.flush()
+            self._log_offset = logf.tell()
+            self.proc = subprocess.Popen(
+                [str(self.binary), *self.args], stdout=logf, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, cwd=self.workdir, env=env, start_new_session=True)
+        _register("pgid", str(self.proc.pid))
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_for_output(self, prefix: str, bound: float = 30.0) -> str:
+        """The rest of the first line of this start's output beginning with `prefix`."""
+        deadline = time.monotonic() + bound
+        while time.monotonic() < deadline:
+            with open(self.log, "rb") as f:
+                f.seek(self._log_offset)
+                for line in f.read().decode(errors="replace").splitlines():
+                    if line.startswith(prefix):
+                        return line[len(prefix):].strip()
+            if not self.alive():
+                raise RuntimeError(f"almanac {self.args[0]} exited with {self.proc.returncode} before "
+                                   f"printing {prefix!r}:\n{tail(self.log)}")
+            time.sleep(0.05)
+        raise RuntimeError(f"almanac {self.args[0]} printed no {prefix!r} within {bound} s:\n{tail(self.log)}")
+
+    def kill(self) -> int | None:
+        """kill -9 of the whole process group, then reap; returns the exit code (-9) or None."""
+        if self.proc is None:
+            return None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            code = self.proc.wait(timeout=10)
+            _register("reaped", str(self.proc.pid))
+            return code
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, bound: float = 5.0) -> None:
+        """Best-effort cleanup: SIGTERM, then SIGKILL of the group after `bound` seconds."""
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=bound)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines: int = 8, width: int = 320) -> str:
+        picked = [l for l in self.log_text().splitlines()
+                  if " error " in l or " critical " in l or " warning " in l or "Fatal" in l or "fatal" in l]
+        if not picked:
+            return f"(no warnings or errors in the {self.name} log)"
+        return "\n".join(l[:width] + ("…" if len(l) > width else "") for l in picked[-lines:])
+
+
 def fail_if(problems: list[str], server: "AlmanacServer | None" = None) -> None:
     """Fails the test with every problem on its own line (and the server's last errors)."""
     if problems:

@@ -6,8 +6,7 @@ served at /feeds/<token>.ics equals its result).
 After the kill, each round also crashes PostgreSQL itself (`pg_ctl stop -m immediate`, so the
 restart replays the WAL): an acknowledged write is a committed, fsynced transaction.
 
-Not covered here: the same for `almanac relay` / `almanac project --source kafka` (needs a
-Kafka broker).
+The same for `almanac relay` / `almanac project --source kafka`: test_crash_bus.py.
 """
 
 from __future__ import annotations
