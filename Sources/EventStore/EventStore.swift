@@ -174,11 +174,7 @@ public struct EventStore: Sendable {
 
     /// Events of `stream` with versions in `from...through`, in version order, read into memory.
     public func readStream(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws -> [RecordedEvent] {
-        var events: [RecordedEvent] = []
-        for try await event in try await streamEvents(stream, from: from, through: through) {
-            events.append(event)
-        }
-        return events
+        try await client.withConnection { try await readStream(stream, from: from, through: through, on: $0) }
     }
 
     /// Events of `stream` with versions in `from...through`, read inside the caller's transaction.
@@ -202,6 +198,8 @@ public struct EventStore: Sendable {
     public func streamEvents(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws
         -> AsyncThrowingMapSequence<PostgresRowSequence, RecordedEvent>
     {
+        // Streamed, so not through `PostgresClient.run` (which reads whole): a lost statement
+        // here waits like `PostgresClient.query` does; rebuilds run from the CLI, not requests.
         try await client.query(
             """
             SELECT \(unescaped: RecordedEvent.columns) FROM events
@@ -230,7 +228,7 @@ public struct EventStore: Sendable {
     /// The open transaction that took a transaction id longest ago (what holds the gap-safe
     /// horizon back), with its age in seconds and its server process id; nil when none.
     public func oldestWritingTransaction() async throws -> (ageSeconds: Double, pid: Int32)? {
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             SELECT extract(epoch FROM now() - xact_start)::float8, pid FROM pg_stat_activity
             WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 1
@@ -261,7 +259,7 @@ public struct EventStore: Sendable {
 
     /// Whether any committed event lies after `cursor`, visible or still behind the horizon.
     public func hasEvents(after cursor: GlobalCursor) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT EXISTS (SELECT 1 FROM events WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position)))",
             logger: logger
         ).decode(Bool.self)

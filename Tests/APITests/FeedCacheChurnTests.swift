@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import PostgresNIO
 import Projector
 import Testing
 
@@ -38,18 +39,20 @@ extension TestApp {
 
     /// The bytes of a calendar's live fragments (both kinds), as the feed cache counts them.
     func fragmentBytes(user: Int64) async throws -> Int {
-        var read = try #require(
-            try await CalendarStore(logger: TestDatabase.logger).readFeed(
-                user: user,
-                selection: .live,
-                client: services.store.client
+        try await services.store.client.withConnection { connection in
+            var read = try #require(
+                try await CalendarStore(logger: TestDatabase.logger).readFeed(
+                    user: user,
+                    selection: .live,
+                    on: connection
+                )
             )
-        )
-        var bytes = 0
-        while let row = try await read.next() {
-            bytes += (row.event?.readableBytes ?? 0) + (row.task?.readableBytes ?? 0)
+            var bytes = 0
+            while let row = try await read.next() {
+                bytes += (row.event?.readableBytes ?? 0) + (row.task?.readableBytes ?? 0)
+            }
+            return bytes
         }
-        return bytes
     }
 }
 

@@ -349,18 +349,21 @@ actor FeedCache {
         head: CalendarStore.Head, rows: [CalendarStore.FeedRow]
     )? {
         let selection: CalendarStore.FeedSelection = since.map { .changed(after: $0) } ?? .live
-        guard var read = try await calendars.readFeed(user: user, selection: selection, client: store.client) else {
-            return nil
-        }
-        var rows: [CalendarStore.FeedRow] = []
-        var bytes = 0
+        let calendars = self.calendars
         let limit = admissionBytes
-        while let row = try await read.next() {
-            bytes += (row.event?.readableBytes ?? 0) + (row.task?.readableBytes ?? 0)
-            if bytes > limit { throw Oversized(marker: Marker(read.head)) }
-            rows.append(row)
+        return try await store.client.withConnection { connection in
+            guard var read = try await calendars.readFeed(user: user, selection: selection, on: connection) else {
+                return nil
+            }
+            var rows: [CalendarStore.FeedRow] = []
+            var bytes = 0
+            while let row = try await read.next() {
+                bytes += (row.event?.readableBytes ?? 0) + (row.task?.readableBytes ?? 0)
+                if bytes > limit { throw Oversized(marker: Marker(read.head)) }
+                rows.append(row)
+            }
+            return (read.head, rows)
         }
-        return (read.head, rows)
     }
 
     // MARK: Serving

@@ -48,11 +48,57 @@ extension PostgresConnection {
 }
 
 extension PostgresClient {
+    /// Runs `query` on a pooled connection with `PostgresConnection.run` and returns its rows,
+    /// read whole before the connection goes back to the pool.
+    ///
+    /// Use it instead of `PostgresClient.query`, which writes the statement to the leased
+    /// connection without watching it: on a connection the server has just closed (a restart,
+    /// `pg_ctl stop`) the statement is lost and the call waits forever, deaf to cancellation. A
+    /// request stuck there outlived its deadline and held up the server's graceful shutdown (the
+    /// campaign's PostgreSQL-stop test); this fails with `ConnectionLost` instead.
+    @discardableResult
+    public func run(
+        _ query: PostgresQuery,
+        logger: Logger,
+        file: String = #fileID,
+        line: Int = #line
+    ) async throws -> CollectedRows {
+        try await withConnection { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.run(query, logger: logger, file: file, line: line) {
+                rows.append(row)
+            }
+            return CollectedRows(rows: rows)
+        }
+    }
+
     /// Runs a `DELETE … RETURNING` and returns how many rows it deleted (expiry of old rows).
     func deleteCounting(_ query: PostgresQuery, logger: Logger) async throws -> Int {
-        var count = 0
-        for try await _ in try await self.query(query, logger: logger) { count += 1 }
-        return count
+        try await run(query, logger: logger).rows.count
+    }
+}
+
+/// The rows of a statement, read whole (`PostgresClient.run`); iterated and decoded like a
+/// `PostgresRowSequence`.
+public struct CollectedRows: AsyncSequence, Sendable {
+    public typealias Element = PostgresRow
+    public let rows: [PostgresRow]
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: IndexingIterator<[PostgresRow]>
+
+        public mutating func next() async throws -> PostgresRow? { base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: rows.makeIterator()) }
+
+    /// The rows decoded as `type`, in order.
+    public func decode<each Column: PostgresDecodable>(
+        _ type: (repeat each Column).Type,
+        file: String = #fileID,
+        line: Int = #line
+    ) -> AsyncThrowingMapSequence<CollectedRows, (repeat each Column)> {
+        map { try $0.decode(type, file: file, line: line) }
     }
 }
 

@@ -95,7 +95,7 @@ public struct FeedTokenTable: Sendable {
     }
 
     public func lookup(hash: ByteBuffer) async throws -> Lookup {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT user_id, revoked_at IS NOT NULL FROM feed_tokens WHERE token_hash = \(hash)",
             logger: logger
         ).decode((Int64, Bool).self)

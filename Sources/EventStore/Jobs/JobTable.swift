@@ -77,7 +77,7 @@ public struct JobTable: Sendable {
 
     /// How many of the user's jobs are pending or running.
     public func inFlight(user: Int64) async throws -> Int {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT count(*) FROM jobs WHERE user_id = \(user) AND status IN ('PENDING', 'STARTED')",
             logger: logger
         ).decode(Int64.self)
@@ -87,7 +87,7 @@ public struct JobTable: Sendable {
 
     /// How many jobs are in each status (`PENDING`, `STARTED`, `SUCCESS`, `FAILURE`; absent: none).
     public func countsByStatus() async throws -> [String: Int] {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT status, count(*) FROM jobs GROUP BY status",
             logger: logger
         ).decode((String, Int64).self)
@@ -108,14 +108,14 @@ public struct JobTable: Sendable {
     /// Records a job for `targetVersion` of the user's stream; a `full` job wakes the workers.
     public func insert(user: Int64, kind: Kind, targetVersion version: Int64) async throws -> Job {
         let id = UUID()
-        try await client.query(
+        try await client.run(
             """
             INSERT INTO jobs (id, user_id, kind, target_version) VALUES (\(id), \(user), \(kind.rawValue), \(version));
             """,
             logger: logger
         )
         if kind == .full {
-            try await client.query(
+            try await client.run(
                 "SELECT pg_notify(\(Channels.jobs), \(id.uuidString))",
                 logger: logger
             )
@@ -136,7 +136,7 @@ public struct JobTable: Sendable {
     /// Marks a pending projection job done (its calendar reached the target); the seconds since
     /// it was submitted when it did, nil when it was not pending.
     public func settle(_ id: UUID) async throws -> Double? {
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             UPDATE jobs SET status = 'SUCCESS', finished_at = now() WHERE id = \(id) AND status = 'PENDING'
             RETURNING extract(epoch FROM finished_at - created_at)::float8
@@ -149,7 +149,7 @@ public struct JobTable: Sendable {
 
     /// The user's job (nil for another user's).
     public func job(_ id: UUID, user: Int64) async throws -> Job? {
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             SELECT id, user_id, kind, target_version, status, attempts, duration_ms, matches_incremental, error
             FROM jobs WHERE id = \(id) AND user_id = \(user)
@@ -176,7 +176,7 @@ public struct JobTable: Sendable {
 
     /// The stored calendar of a finished `full` job.
     public func result(_ id: UUID, user: Int64) async throws -> ByteBuffer? {
-        let rows = try await client.query(
+        let rows = try await client.run(
             "SELECT result FROM jobs WHERE id = \(id) AND user_id = \(user) AND status = 'SUCCESS'",
             logger: logger
         ).decode(ByteBuffer?.self)
@@ -187,7 +187,7 @@ public struct JobTable: Sendable {
     /// Claims the oldest runnable `full` job (pending, or started with an expired lease).
     public func claim() async throws -> Job? {
         let seconds = Double(lease.components.seconds)
-        let rows = try await client.query(
+        let rows = try await client.run(
             """
             UPDATE jobs SET status = 'STARTED', attempts = attempts + 1, started_at = now(),
                 lease_until = now() + make_interval(secs => \(seconds))
@@ -217,7 +217,7 @@ public struct JobTable: Sendable {
     }
 
     public func succeed(_ id: UUID, result: [UInt8], durationMilliseconds: Double, matches: Bool) async throws {
-        try await client.query(
+        try await client.run(
             """
             UPDATE jobs SET status = 'SUCCESS', finished_at = now(), result = \(ByteBuffer(bytes: result)),
                 duration_ms = \(durationMilliseconds), matches_incremental = \(matches), lease_until = NULL
@@ -230,7 +230,7 @@ public struct JobTable: Sendable {
     /// Gives the job back for a retry, or fails it after `maxAttempts`.
     public func fail(_ job: Job, error: String) async throws {
         let final = job.attempts >= maxAttempts
-        try await client.query(
+        try await client.run(
             """
             UPDATE jobs SET status = \(final ? "FAILURE" : "PENDING"), error = \(error), lease_until = NULL,
                 finished_at = CASE WHEN \(final) THEN now() END

@@ -64,7 +64,7 @@ public struct UserTable: Sendable {
     }
 
     public func count() async throws -> Int {
-        for try await count in try await client.query("SELECT count(*) FROM users", logger: logger).decode(Int64.self) {
+        for try await count in try await client.run("SELECT count(*) FROM users", logger: logger).decode(Int64.self) {
             return Int(count)
         }
         return 0
@@ -73,7 +73,7 @@ public struct UserTable: Sendable {
     /// All users in id order.
     public func all() async throws -> [Row] {
         var users: [Row] = []
-        for try await (id, name) in try await client.query("SELECT id, name FROM users ORDER BY id", logger: logger)
+        for try await (id, name) in try await client.run("SELECT id, name FROM users ORDER BY id", logger: logger)
             .decode((Int64, String).self)
         {
             users.append(Row(id: id, name: name))
@@ -84,13 +84,11 @@ public struct UserTable: Sendable {
     /// The user's IANA time zone (`UTC` for an unknown user).
     public func timeZone(user: Int64, on connection: PostgresConnection? = nil) async throws -> String {
         let query: PostgresQuery = "SELECT time_zone FROM users WHERE id = \(user)"
-        let rows =
-            if let connection {
-                try await connection.run(query, logger: logger)
-            } else {
-                try await client.query(query, logger: logger)
-            }
-        for try await zone in rows.decode(String.self) { return zone }
+        if let connection {
+            for try await zone in try await connection.run(query, logger: logger).decode(String.self) { return zone }
+        } else {
+            for try await zone in try await client.run(query, logger: logger).decode(String.self) { return zone }
+        }
         return "UTC"
     }
 
@@ -119,7 +117,7 @@ public struct UserTable: Sendable {
     }
 
     private func first(_ query: PostgresQuery) async throws -> Row? {
-        for try await (id, name) in try await client.query(query, logger: logger).decode((Int64, String).self) {
+        for try await (id, name) in try await client.run(query, logger: logger).decode((Int64, String).self) {
             return Row(id: id, name: name)
         }
         return nil

@@ -298,16 +298,8 @@ public struct CalendarStore: Sendable {
         }
     }
 
-    /// Opens a feed read on a pooled connection (held until the rows are consumed); nil when
-    /// the user has no calendar row yet.
-    public func readFeed(user: Int64, selection: FeedSelection, client: PostgresClient) async throws -> FeedRead? {
-        try await open(
-            user: user,
-            rows: try await client.query(feedQuery(user: user, selection: selection), logger: logger)
-        )
-    }
-
-    /// Opens a feed read inside the caller's transaction.
+    /// Opens a feed read on `connection` (a pooled one held while the rows are read, or the
+    /// caller's transaction); nil when the user has no calendar row yet.
     public func readFeed(user: Int64, selection: FeedSelection, on connection: PostgresConnection) async throws
         -> FeedRead?
     {
