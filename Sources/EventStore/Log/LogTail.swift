@@ -46,7 +46,12 @@ public struct LogTail: Sendable {
         var held = HeldBack(threshold: heldBackWarning)
         while !Task.isCancelled {
             do {
+                let before = cursor
                 if try await catchUp(from: &cursor, handle: handle) {
+                    // Progress ends a held-back period: under steady writes a short batch with
+                    // newer events above the horizon is the normal case, not a stall (without
+                    // this the reader crept along at the 500 ms backoff, warning falsely).
+                    if cursor != before { release(&held) }
                     if try await store.hasEvents(after: cursor) {
                         // Committed events exist but an older open transaction holds the
                         // gap-safe horizon back: no NOTIFY will come, so look again, backing off
@@ -66,12 +71,7 @@ public struct LogTail: Sendable {
                         }
                         try await Task.sleep(for: pause)
                     } else {
-                        if let elapsed = held.release() {
-                            logger.notice(
-                                "reader no longer held back",
-                                metadata: ["checkpoint": "\(checkpointName)", "after": "\(elapsed)"]
-                            )
-                        }
+                        release(&held)
                         if await signals.next() == nil { return }
                     }
                 } else {
@@ -87,6 +87,15 @@ public struct LogTail: Sendable {
                 try? await Task.sleep(for: retryDelay)
             }
         }
+    }
+
+    /// Ends a held-back period, saying so when it had been reported.
+    private func release(_ held: inout HeldBack) {
+        guard let elapsed = held.release() else { return }
+        logger.notice(
+            "reader no longer held back",
+            metadata: ["checkpoint": "\(checkpointName)", "after": "\(elapsed)"]
+        )
     }
 
     /// Handles one batch; returns true when there was nothing (more) to read.
