@@ -23,7 +23,7 @@ from harness import auth, fail_if, feed_path, full_jobs
 
 # operationId -> (method, path template) is read from the served document; these are the
 # operations this test knows how to probe.
-PUBLIC = {"getHealth", "getOpenAPIDocument", "getCalendarFeed", "headCalendarFeed"}
+PUBLIC = {"getHealth", "getReadiness", "getOpenAPIDocument", "getCalendarFeed", "headCalendarFeed"}
 COVERED = PUBLIC | {"createUser", "getMe", "updateMe", "listTodos", "createTodo", "completeTodos",
                     "getTodo", "updateTodo", "deleteTodo", "getFeed", "rotateFeed", "startIcalJob",
                     "getIcalJobStatus", "getIcalJobResult"}
