@@ -101,9 +101,11 @@ struct EventStoreTests {
             }
             var cursor = GlobalCursor.start
             var seen: [RecordedEvent] = []
-            // Other tests' open transactions may hold the horizon back: an empty page means
-            // "not yet", so keep reading (bounded) until all twelve have arrived.
-            let deadline = ContinuousClock.now + .seconds(20)
+            // Other tests' open transactions (in any database of the cluster: transaction ids are
+            // cluster-wide) may hold the horizon back, for seconds while the parallel suite loads
+            // big calendars: an empty page means "not yet", so keep reading (bounded) until all
+            // twelve have arrived.
+            let deadline = ContinuousClock.now + .seconds(90)
             while seen.count < 12, ContinuousClock.now < deadline {
                 let page = try await store.readAll(after: cursor, limit: 5)
                 if page.isEmpty {
