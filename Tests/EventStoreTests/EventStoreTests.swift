@@ -209,7 +209,7 @@ struct IdempotencyTableTests {
 struct CancelledTransactionTests {
     static let lockRow = "SELECT version FROM streams WHERE stream_id = 42 FOR UPDATE"
 
-    @Test(.timeLimit(.minutes(2)), arguments: ["mid-statement", "between statements"])
+    @Test(.timeLimit(.minutes(3)), arguments: ["mid-statement", "between statements"])
     func aCancelledTransactionReleasesItsLocks(_ when: String) async throws {
         let url = try await TestDatabase.create()
         let logger = TestDatabase.logger
@@ -235,14 +235,23 @@ struct CancelledTransactionTests {
                     try await connection.query("BEGIN", logger: logger)
                     // Without the fix the lock stayed with the pooled connection (until the
                     // process ended), and this failed with PostgreSQL's lock timeout. Here it is
-                    // released within about a second; the bound leaves room for a loaded machine.
-                    try await connection.query("SET LOCAL lock_timeout = '20s'", logger: logger)
+                    // released within about a second (seconds under the parallel suite); the bound leaves room.
+                    try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
                     for await _ in locked { break }
                     holder.cancel()
                     await #expect(throws: CancellationError.self) { try await holder.value }
                     // Rows are read: a lock wait's error arrives with them, not with the statement.
-                    let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
-                    for try await _ in rows {}
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    do {
+                        let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
+                        for try await _ in rows {}
+                    } catch {
+                        Issue.record(
+                            "the lock was not released after \(clock.now - start): \(String(reflecting: error))"
+                        )
+                        throw error
+                    }
                     try await connection.query("COMMIT", logger: logger)
                 }
             }
