@@ -51,14 +51,21 @@ extension Checkpoints {
         public var lag: ReaderLag
     }
 
-    /// Every saved checkpoint by name, with its full (uncapped) lag.
-    public static func all(on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
+    /// Every saved checkpoint by name, with its lag: the events after it are an index range scan
+    /// of `events_global_order`, counted up to `cap` when given (so a periodic sample costs
+    /// O(cap), not O(lag)).
+    public static func all(cap: Int64? = nil, on connection: PostgresConnection, logger: Logger) async throws
+        -> [Row]
+    {
+        let limit = cap.map { "LIMIT \($0)" } ?? ""
         let rows = try await connection.run(
             """
             SELECT c.name, c.txid::text, c.position, extract(epoch FROM now() - c.updated_at)::float8,
-                   (SELECT count(*) FROM events e WHERE (e.txid, e.position) > (c.txid, c.position))::int8,
-                   coalesce((SELECT extract(epoch FROM now() - min(e.recorded_at)) FROM events e
-                             WHERE (e.txid, e.position) > (c.txid, c.position)), 0)::float8
+                   (SELECT count(*) FROM (SELECT 1 FROM events e WHERE (e.txid, e.position) > (c.txid, c.position)
+                                          \(unescaped: limit)) AS behind)::int8,
+                   coalesce((SELECT extract(epoch FROM now() - e.recorded_at) FROM events e
+                             WHERE (e.txid, e.position) > (c.txid, c.position)
+                             ORDER BY e.txid, e.position LIMIT 1), 0)::float8
             FROM checkpoints c ORDER BY c.name
             """,
             logger: logger

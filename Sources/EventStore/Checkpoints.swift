@@ -40,29 +40,10 @@ extension Checkpoints {
         public var seconds: Double
     }
 
-    /// The lag of every saved checkpoint: the events after it are an index range scan of
-    /// `events_global_order`, counted up to `cap`.
+    /// The lag of every saved checkpoint (`all(cap:)`), for the metrics sampler.
     public static func lags(client: PostgresClient, cap: Int64, logger: Logger) async throws -> [Lag] {
-        try await client.withConnection { connection in
-            let rows = try await connection.run(
-                """
-                SELECT c.name,
-                  (SELECT count(*) FROM (
-                     SELECT 1 FROM events e WHERE (e.txid, e.position) > (c.txid, c.position) LIMIT \(cap)
-                   ) AS behind),
-                  coalesce(extract(epoch FROM now() - (
-                     SELECT e.recorded_at FROM events e WHERE (e.txid, e.position) > (c.txid, c.position)
-                     ORDER BY e.txid, e.position LIMIT 1
-                  )), 0)::float8
-                FROM checkpoints c ORDER BY c.name
-                """,
-                logger: logger
-            ).decode((String, Int64, Double).self)
-            var lags: [Lag] = []
-            for try await (name, events, seconds) in rows {
-                lags.append(Lag(name: name, events: events, seconds: max(0, seconds)))
-            }
-            return lags
+        try await client.withConnection { try await all(cap: cap, on: $0, logger: logger) }.map {
+            Lag(name: $0.name, events: $0.lag.events, seconds: $0.lag.seconds)
         }
     }
 }
