@@ -29,13 +29,72 @@ public struct EventStore: Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
+            try await withTransaction(on: connection, body)
+        }
+    }
+
+    /// Runs `body` in a transaction on a connection the caller holds (one that keeps a session
+    /// lock across several transactions); like `withTransaction(_:)` otherwise.
+    nonisolated(nonsending) public func withTransaction<Result: Sendable>(
+        on connection: PostgresConnection,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            try await connection.run("BEGIN", logger: logger)
+            let result = try await body(connection)
+            try await connection.run("COMMIT", logger: logger)
+            return result
+        } catch {
+            await Self.abandon(connection, logger: logger)
+            throw error
+        }
+    }
+
+    /// Runs `body` on a pooled connection holding the session advisory lock `key`;
+    /// without `wait`, returns nil at once when another session holds it. The lock is released
+    /// before the connection goes back to the pool, or the connection is closed when that cannot
+    /// be done (a cancelled caller, a lost connection), which releases it too.
+    public func withSessionLock<Result: Sendable>(
+        key: Int64,
+        wait: Bool,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result? {
+        try await Self.withSessionLock(client: client, key: key, wait: wait, logger: logger, body)
+    }
+
+    static func withSessionLock<Result: Sendable>(
+        client: PostgresClient,
+        key: Int64,
+        wait: Bool,
+        logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result? {
+        try await client.withConnection { connection in
+            if wait {
+                try await connection.run("SELECT pg_advisory_lock(\(key))", logger: logger)
+            } else {
+                var locked = false
+                for try await taken in try await connection.run(
+                    "SELECT pg_try_advisory_lock(\(key))",
+                    logger: logger
+                ).decode(Bool.self) {
+                    locked = taken
+                }
+                guard locked else { return nil }
+            }
             do {
-                try await connection.run("BEGIN", logger: logger)
                 let result = try await body(connection)
-                try await connection.run("COMMIT", logger: logger)
+                try await connection.run("SELECT pg_advisory_unlock(\(key))", logger: logger)
                 return result
             } catch {
-                await Self.abandon(connection, logger: logger)
+                // The session lock (and a transaction left open) must not go back to the pool.
+                var unlocked = false
+                if !Task.isCancelled, !connection.isClosed {
+                    unlocked =
+                        (try? await connection.run("SELECT pg_advisory_unlock(\(key))", logger: logger))
+                        != nil
+                }
+                if !unlocked { discard(connection, logger: logger) }
                 throw error
             }
         }

@@ -62,24 +62,15 @@ public struct Migrator: Sendable {
     /// Applies what is missing; returns the names applied now.
     @discardableResult
     public func migrate(client: PostgresClient, logger: Logger) async throws -> [String] {
-        try await client.withConnection { connection in
-            do {
-                try await connection.run("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-                let applied = try await apply(on: connection, logger: logger)
-                try await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-                return applied
-            } catch {
-                // The session lock (and a migration's transaction) must not go back to the pool:
-                // unlock, or close the connection when that cannot be done (a cancelled caller).
-                var unlocked = false
-                if !Task.isCancelled, !connection.isClosed {
-                    unlocked =
-                        (try? await connection.run("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)) != nil
-                }
-                if !unlocked { EventStore.discard(connection, logger: logger) }
-                throw error
-            }
+        let applied = try await EventStore.withSessionLock(
+            client: client,
+            key: Self.lockKey,
+            wait: true,
+            logger: logger
+        ) { connection in
+            try await apply(on: connection, logger: logger)
         }
+        return applied ?? []
     }
 
     /// The migrations not applied to the database yet (all of them when it has none): a

@@ -135,12 +135,13 @@ public struct AlmanacRuntime: Sendable {
         try await AlmanacAPI.build(services: services, configuration: configuration)
     }
 
-    /// A calendar projector and what feeds it.
+    /// A calendar projector, what feeds it, and the re-renderer of large time-zone changes.
     public func projector(_ source: ProjectorSource) throws -> [any Service] {
         let writer = ProjectionWriter(store: store)
+        let deferred = DeferredRerenderer(writer: writer)
         switch source {
-        case .store: return [StoreTailingProjector(writer: writer)]
-        case .bus(let fanOut): return try fanOut.projectorServices(writer: writer, logger: logger)
+        case .store: return [StoreTailingProjector(writer: writer), deferred]
+        case .bus(let fanOut): return try fanOut.projectorServices(writer: writer, logger: logger) + [deferred]
         }
     }
 

@@ -27,6 +27,21 @@ public enum CalendarProjection {
         return ids
     }
 
+    /// The calendar's settings after `event`; nil for an event that does not set them. A
+    /// registration or a time-zone change may change the zone, which re-renders every entry.
+    public static func settings(after event: TodoEvent, from settings: CalendarSettings) -> CalendarSettings? {
+        switch event {
+        case .userRegistered(let e):
+            return CalendarSettings(name: e.name, timeZone: e.timeZone)
+        case .timeZoneChanged(let e):
+            var changed = settings
+            changed.timeZone = e.timeZone
+            return changed
+        case .todoCreated, .todoDeleted, .todoUpdated, .todoCompleted, .todoReopened, .todosCompleted:
+            return nil
+        }
+    }
+
     /// Applies events with versions `applied + 1 ...` in order; `current` holds the entries of
     /// the touched todos (missing ones are unknown todos).
     public static func apply(
@@ -41,13 +56,14 @@ public enum CalendarProjection {
         var touched: [Int: Int64] = [:]
         for (version, event) in events {
             changes.version = version
+            if let settings = Self.settings(after: event, from: changes.settings) {
+                changes.settings = settings
+                changes.timeZoneChanged = true
+                continue
+            }
             switch event {
-            case .userRegistered(let e):
-                changes.settings = CalendarSettings(name: e.name, timeZone: e.timeZone)
-                changes.timeZoneChanged = true
-            case .timeZoneChanged(let e):
-                changes.settings.timeZone = e.timeZone
-                changes.timeZoneChanged = true
+            case .userRegistered, .timeZoneChanged:
+                break
             case .todoCreated(let e):
                 todos[e.todoID] = (Todo(created: e), false)
                 touched[e.todoID] = version

@@ -97,7 +97,8 @@ public struct CalendarStore: Sendable {
         return entries
     }
 
-    /// Upserts entries (state and fragments).
+    /// Upserts entries (state and fragments); a deferred re-render's fragments of these entries
+    /// are dropped (they are older).
     public func write(_ entries: some Collection<CalendarEntry>, user: Int64, on connection: PostgresConnection)
         async throws
     {
@@ -128,7 +129,8 @@ public struct CalendarStore: Sendable {
                 completed = EXCLUDED.completed, completed_at = EXCLUDED.completed_at,
                 deadline_at = EXCLUDED.deadline_at, created_at = EXCLUDED.created_at,
                 updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted,
-                event = EXCLUDED.event, task = EXCLUDED.task, changed_version = EXCLUDED.changed_version
+                event = EXCLUDED.event, task = EXCLUDED.task, changed_version = EXCLUDED.changed_version,
+                next_event = NULL, next_task = NULL, next_version = NULL
             """,
             logger: logger
         )
@@ -256,17 +258,20 @@ public struct CalendarStore: Sendable {
     private func feedQuery(user: Int64, selection: FeedSelection, page: (after: Int, limit: Int)? = nil)
         -> PostgresQuery
     {
-        let (filter, event, task): (String, String, String) =
+        // A deferred re-render's fragments count once the calendar has reached their version.
+        let event = "CASE WHEN e.next_version <= c.version THEN e.next_event ELSE e.event END"
+        let task = "CASE WHEN e.next_version <= c.version THEN e.next_task ELSE e.task END"
+        let (filter, eventColumn, taskColumn): (String, String, String) =
             switch selection {
-            case .live: ("NOT e.deleted", "e.event", "e.task")
-            case .variant(.tasks): ("NOT e.deleted", "NULL::bytea", "e.task")
-            case .variant: ("NOT e.deleted", "e.event", "NULL::bytea")
-            case .changed(let version): ("e.changed_version > \(version)", "e.event", "e.task")
+            case .live: ("NOT e.deleted", event, task)
+            case .variant(.tasks): ("NOT e.deleted", "NULL::bytea", task)
+            case .variant: ("NOT e.deleted", event, "NULL::bytea")
+            case .changed(let version): ("e.changed_version > \(version)", event, task)
             }
         let (after, limit) = page.map { (Int64($0.after), "\($0.limit)") } ?? (0, "ALL")
         return """
             SELECT c.version, c.generation, c.name, c.time_zone, extract(epoch FROM c.updated_at)::int8,
-                   e.todo_id, e.deleted, e.completed, \(unescaped: event), \(unescaped: task)
+                   e.todo_id, e.deleted, e.completed, \(unescaped: eventColumn), \(unescaped: taskColumn)
             FROM calendars c LEFT JOIN calendar_entries e
                 ON e.user_id = c.user_id AND e.todo_id > \(after) AND \(unescaped: filter)
             WHERE c.user_id = \(user)

@@ -19,6 +19,13 @@ public struct ProjectionWriter: Sendable {
     public let calendars: CalendarStore
     /// Test hook: called at each stage inside the transaction; throwing aborts it (a crash).
     public var faultInjection: (@Sendable (Stage) throws -> Void)?
+    /// A time-zone change of a calendar with more live entries than this is not re-rendered in
+    /// the shared transaction, where it would hold back every other user's changes (and the
+    /// checkpoint) for as long as it takes: the user is recorded in `calendar_deferrals`, their
+    /// events are skipped until `DeferredRerenderer` has brought the calendar to its stream's
+    /// head, re-rendering in short transactions of its own (`completeDeferred(user:)`). nil
+    /// re-renders inline whatever the size.
+    public var inlineRerenderLimit: Int? = 2_000
 
     public enum Stage: Sendable, Hashable {
         case fragmentsWritten(user: Int64)
@@ -48,6 +55,9 @@ public struct ProjectionWriter: Sendable {
         /// ever committed, so the message was forged or corrupted), by stream: the hinted version.
         /// Only the store's events up to its head were projected.
         public var beyondHead: [Int64: Int64] = [:]
+        /// Users left to `DeferredRerenderer` (a large time-zone change, or one pending), with
+        /// the version their calendar must reach.
+        public var deferred: [Int64: Int64] = [:]
     }
 
     /// Applies `events` of any users; `checkpoint` is saved in the same transaction.
@@ -63,7 +73,14 @@ public struct ProjectionWriter: Sendable {
             {
                 report.txid = UInt64(txid) ?? 0
             }
+            let deferred = try await calendars.deferredUsers(among: byUser.keys, on: connection)
             for user in byUser.keys.sorted() {
+                if deferred.contains(user) {
+                    let version = byUser[user]!.map(\.version).max()!
+                    try await calendars.deferRerender(user: user, version: version, on: connection)
+                    report.deferred[user] = version
+                    continue
+                }
                 try await apply(byUser[user]!, user: user, on: connection, report: &report)
                 try faultInjection?(.fragmentsWritten(user: user))
             }
@@ -92,7 +109,14 @@ public struct ProjectionWriter: Sendable {
             {
                 report.txid = UInt64(txid) ?? 0
             }
+            let deferred = try await calendars.deferredUsers(among: hints.keys, on: connection)
             for user in hints.keys.sorted() {
+                if deferred.contains(user) {
+                    let version = min(hints[user]!, try await store.version(of: user, on: connection))
+                    try await calendars.deferRerender(user: user, version: version, on: connection)
+                    report.deferred[user] = version
+                    continue
+                }
                 try await catchUp(user: user, to: hints[user]!, on: connection, report: &report)
                 try faultInjection?(.fragmentsWritten(user: user))
             }
@@ -159,7 +183,7 @@ public struct ProjectionWriter: Sendable {
     }
 
     /// Projects `fresh`, the events `head.version + 1 ...` of `user` in order, on the locked row.
-    private func project(
+    func project(
         _ fresh: [RecordedEvent],
         user: Int64,
         head: CalendarStore.Head,
@@ -176,9 +200,17 @@ public struct ProjectionWriter: Sendable {
             settings: head.settings,
             appliedVersion: head.version
         )
+        let rerender = changes.timeZoneChanged && changes.settings.timeZone != head.settings.timeZone
+        if rerender, let limit = inlineRerenderLimit,
+            try await calendars.liveEntryCount(user: user, on: connection) > limit
+        {
+            try await calendars.deferRerender(user: user, version: changes.version, on: connection)
+            report.deferred[user] = changes.version
+            return
+        }
         try await calendars.write(changes.entries.values, user: user, on: connection)
         report.entriesWritten += changes.entries.count
-        if changes.timeZoneChanged && changes.settings.timeZone != head.settings.timeZone {
+        if rerender {
             report.entriesWritten += try await calendars.rerenderAll(
                 user: user,
                 settings: changes.settings,
