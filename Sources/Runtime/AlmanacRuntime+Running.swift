@@ -31,10 +31,20 @@ extension AlmanacRuntime {
     }
 
     /// The one service group of a process: runs `services` until a signal (or their end), then
-    /// stops them in reverse order within the deadlines.
-    static func group(_ services: [any Service], logger: Logger, shutdown: Shutdown) -> ServiceGroup {
+    /// stops them in reverse order within the deadlines. A service that returns is an error
+    /// (a loop that should run until shutdown ended), unless `servicesMayFinish`: then the first
+    /// to return shuts the group down gracefully (a command that ends by itself).
+    static func group(
+        _ services: [any Service],
+        logger: Logger,
+        shutdown: Shutdown,
+        servicesMayFinish: Bool = false
+    ) -> ServiceGroup {
         var configuration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
+            services: services.map {
+                servicesMayFinish
+                    ? .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) : .init(service: $0)
+            },
             gracefulShutdownSignals: shutdown.signals,
             logger: logger
         )
@@ -43,9 +53,14 @@ extension AlmanacRuntime {
         return ServiceGroup(configuration: configuration)
     }
 
-    /// Runs `services` until a shutdown signal.
-    public static func run(_ services: [any Service], logger: Logger, shutdown: Shutdown = Shutdown()) async throws {
-        try await group(services, logger: logger, shutdown: shutdown).run()
+    /// Runs `services` until a shutdown signal (or, with `servicesMayFinish`, until one returns).
+    public static func run(
+        _ services: [any Service],
+        logger: Logger,
+        shutdown: Shutdown = Shutdown(),
+        servicesMayFinish: Bool = false
+    ) async throws {
+        try await group(services, logger: logger, shutdown: shutdown, servicesMayFinish: servicesMayFinish).run()
     }
 
     /// Runs `services` in the background while `body` runs, then shuts them down gracefully

@@ -2,6 +2,7 @@ import ArgumentParser
 import Bus
 import Foundation
 import Logging
+import Runtime
 import ServiceLifecycle
 import UnixSignals
 
@@ -43,14 +44,7 @@ extension Queue {
                     idleExit: self.idleExit.map { .seconds($0) },
                     waitTimeSeconds: self.waitTime
                 )
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: [.init(service: receiver, successTerminationBehavior: .gracefullyShutdownGroup)],
-                        gracefulShutdownSignals: [.sigint, .sigterm],
-                        logger: logger
-                    )
-                )
-                try await group.run()
+                try await AlmanacRuntime.run([receiver], logger: logger, servicesMayFinish: true)
             }
         }
     }
