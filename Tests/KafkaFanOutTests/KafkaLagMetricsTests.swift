@@ -65,4 +65,22 @@ struct KafkaLagMetricsTests {
             }
         }
     }
+
+    /// With metrics on, the composition root runs the sampler after the projector (so it stops
+    /// first); without, there is none.
+    @Test func theRuntimeAddsTheSamplerOnlyWithMetrics() async throws {
+        let cluster = try KafkaFanOutTests.Cluster(partitions: 1)
+        try await TestDatabase.withRuntime { runtime in
+            let fanOut = cluster.fanOut(member: "wiring")
+            let with = try runtime.projector(.bus(fanOut), metricsInterval: .seconds(1))
+            #expect(
+                with.map { String(describing: type(of: $0)) } == [
+                    "KafkaSubscriber", "KafkaProjector", "KafkaLagSampler",
+                ]
+            )
+            #expect((with.last as? KafkaLagSampler)?.interval == .seconds(1))
+            let without = try runtime.projector(.bus(fanOut))
+            #expect(!without.contains { $0 is KafkaLagSampler })
+        }
+    }
 }
