@@ -207,6 +207,7 @@ let package = Package(
             name: "SNSFanOutTests",
             dependencies: [
                 "Bus", "Domain", "Projector", "API", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -217,6 +218,7 @@ let package = Package(
             dependencies: [
                 "Bus", "Projector", "API", "Domain", "EventStore", "Relay", "Runtime", "AlmanacTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -104,7 +104,9 @@ public struct AlmanacRuntime: Sendable {
         var services: [any Service] = []
         if let metrics = plan.metrics { services += metricsServices(metrics) }
         if let relay = plan.relay { services += try relay.relayServices(store: store, logger: logger) }
-        if let source = plan.projector { services += try projector(source) }
+        if let source = plan.projector {
+            services += try projector(source, metricsInterval: plan.metrics?.sampleInterval)
+        }
         if plan.jobs { services.append(jobWorker(pollInterval: plan.jobPollInterval)) }
         if let api = plan.api {
             let built = try await self.api(api.configuration)
@@ -135,13 +137,17 @@ public struct AlmanacRuntime: Sendable {
         try await AlmanacAPI.build(services: services, configuration: configuration)
     }
 
-    /// A calendar projector, what feeds it, and the re-renderer of large time-zone changes.
-    public func projector(_ source: ProjectorSource) throws -> [any Service] {
+    /// A calendar projector, what feeds it, and the re-renderer of large time-zone changes;
+    /// with `metricsInterval`, a bus projector's consumer lag or queue depth is sampled that
+    /// often (see `KafkaLagSampler`, `SQSDepthSampler`).
+    public func projector(_ source: ProjectorSource, metricsInterval: Duration? = nil) throws -> [any Service] {
         let writer = ProjectionWriter(store: store)
         let deferred = DeferredRerenderer(writer: writer)
         switch source {
         case .store: return [StoreTailingProjector(writer: writer), deferred]
-        case .bus(let fanOut): return try fanOut.projectorServices(writer: writer, logger: logger) + [deferred]
+        case .bus(let fanOut):
+            return try fanOut.projectorServices(writer: writer, metricsInterval: metricsInterval, logger: logger)
+                + [deferred]
         }
     }
 

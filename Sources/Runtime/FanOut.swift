@@ -27,12 +27,19 @@ public enum FanOut: Sendable {
         }
     }
 
-    /// A projector fed by the bus and its consumer, in start order.
-    func projectorServices(writer: ProjectionWriter, logger: Logger) throws -> [any Service] {
+    /// A projector fed by the bus and its consumer, in start order; with `metricsInterval`, then
+    /// the sampler of the consumer's lag (Kafka) or the queue's depth (SQS), which stops first.
+    func projectorServices(writer: ProjectionWriter, metricsInterval: Duration?, logger: Logger) throws -> [any Service]
+    {
         switch self {
         case .kafka(let kafka):
             let subscriber = try KafkaSubscriber(configuration: kafka.projector, groupID: kafka.group, logger: logger)
-            return [subscriber, KafkaProjector(subscriber: subscriber, writer: writer)]
+            let projector = KafkaProjector(subscriber: subscriber, writer: writer)
+            guard let metricsInterval else { return [subscriber, projector] }
+            return [
+                subscriber, projector,
+                KafkaLagSampler(subscriber: subscriber, interval: metricsInterval, logger: logger),
+            ]
         case .sns(let sns):
             guard let queueURL = sns.queueURL else { throw SNSFanOut.QueueMissing() }
             let http = AWSHTTPClient(logger: logger)
@@ -44,7 +51,9 @@ public enum FanOut: Sendable {
                 visibilityTimeout: sns.visibilityTimeout,
                 waitTimeSeconds: sns.waitTimeSeconds
             )
-            return [http, projector]
+            guard let metricsInterval else { return [http, projector] }
+            let sampler = SQSDepthSampler(client: client, queueURL: queueURL, interval: metricsInterval, logger: logger)
+            return [http, projector, sampler]
         }
     }
 }

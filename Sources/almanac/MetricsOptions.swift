@@ -20,7 +20,10 @@ struct MetricsOptions: ParsableArguments {
     @Option(help: "Address of the metrics listener (env ALMANAC_METRICS_HOST).")
     var metricsHost: String = ProcessInfo.processInfo.environment["ALMANAC_METRICS_HOST"] ?? "127.0.0.1"
 
-    @Option(help: "Seconds between samples of the database gauges: lags, held-back horizon, job queue.")
+    @Option(
+        help:
+            "Seconds between samples of the database gauges (lags, held-back horizon, job queue) and of a bus projector's Kafka lag or SQS queue depth."
+    )
     var metricsSampleInterval: Int = 5
 
     func validate(apiPort: Int? = nil) throws {

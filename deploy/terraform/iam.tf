@@ -129,6 +129,12 @@ data "aws_iam_policy_document" "projector_task" {
     resources = [aws_sqs_queue.projector.arn]
   }
   statement {
+    # The depth sampler (--metrics-port) reads the dead-letter queue's message count.
+    sid       = "ReadTheDeadLetterQueueDepth"
+    actions   = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    resources = [aws_sqs_queue.projector_dlq.arn]
+  }
+  statement {
     sid       = "DecryptFromTheQueue"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.messaging.arn]

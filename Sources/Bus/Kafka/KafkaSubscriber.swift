@@ -104,6 +104,41 @@ public final class KafkaSubscriber: Service {
         try await self.client.commit(partition, offset: message.offset + 1, timeout: self.configuration.commitTimeout) {
             try state.withLockedValue { try $0.checkCommit(partition, generation: generation) }
         }
+        state.withLockedValue { $0.didCommit(partition, offset: message.offset + 1, generation: generation) }
+    }
+
+    /// The consumer lag of each partition assigned to this member now: messages after the
+    /// group's committed offset up to the high watermark (from the oldest kept message when the
+    /// group has committed nothing), the standard lag of Kafka's tools.
+    ///
+    /// Mostly non-blocking: librdkafka's cached watermarks (refreshed by every fetch) and the
+    /// offsets this member committed itself. The coordinator is asked for a partition's committed
+    /// offset once per assignment, and the leader for its watermarks while none is cached or the
+    /// partitions are paused, each bounded by `timeout`, on the client's thread (the poll waits
+    /// meanwhile). A revoked partition is no longer reported; none are while the group rebalances.
+    public func lag(timeout: Duration = .seconds(2)) async throws -> [PartitionLag] {
+        let state = self.state
+        let offsets = try await self.client.assignedOffsets(timeout: timeout) { partition in
+            state.withLockedValue { $0.generation(of: partition) }
+        } needsCommitted: { partition, generation in
+            state.withLockedValue { $0.needsCommitted(partition, generation: generation) }
+        }
+        return state.withLockedValue { state in
+            offsets.compactMap { offsets in
+                guard state.generation(of: offsets.partition) == offsets.generation else { return nil }
+                if offsets.askedCommitted {
+                    state.learned(committed: offsets.committed, for: offsets.partition, generation: offsets.generation)
+                }
+                // Unknown (the coordinator did not say): not reported rather than guessed.
+                guard let committed = state.committedOffset(offsets.partition) else { return nil }
+                return PartitionLag(
+                    partition: offsets.partition,
+                    high: offsets.high,
+                    committed: committed,
+                    messages: max(0, offsets.high - (committed ?? offsets.low))
+                )
+            }
+        }
     }
 
     /// The oldest offset the brokers still keep (`low`) and the next one they will write (`high`),
@@ -204,6 +239,24 @@ extension KafkaSubscriber {
             self.state.withLockedValue { $0.beginClosing() }
             self.client.wakeUp()
         }
+    }
+}
+
+/// How far the group is behind in one partition (`KafkaSubscriber.lag`).
+public struct PartitionLag: Sendable, Hashable {
+    public var partition: TopicPartition
+    /// The offset the next message will get (the high watermark).
+    public var high: Int64
+    /// The offset the group committed (the next to read); nil when it committed nothing yet.
+    public var committed: Int64?
+    /// Messages after the committed offset (after the oldest kept one, without a commit).
+    public var messages: Int64
+
+    public init(partition: TopicPartition, high: Int64, committed: Int64?, messages: Int64) {
+        self.partition = partition
+        self.high = high
+        self.committed = committed
+        self.messages = messages
     }
 }
 

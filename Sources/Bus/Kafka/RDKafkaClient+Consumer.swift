@@ -369,3 +369,96 @@ extension RDKafkaClient {
         }
     }
 }
+
+extension RDKafkaClient {
+    /// Where an assigned partition stands: the brokers' watermarks and the group's committed offset.
+    struct AssignedOffsets: Sendable {
+        var partition: TopicPartition
+        /// The generation of the assignment the offsets were read under.
+        var generation: UInt64
+        var low: Int64
+        var high: Int64
+        /// Whether the coordinator was asked for the committed offset, and answered.
+        var askedCommitted = false
+        /// The offset the group committed, if asked; nil when nothing is committed.
+        var committed: Int64?
+    }
+
+    /// The watermarks of every partition assigned now, and the committed offsets of those
+    /// `needsCommitted` names (the others the caller knows), on the client's thread.
+    ///
+    /// The watermarks are librdkafka's cached ones (`rd_kafka_get_watermark_offsets`, updated by
+    /// every fetch) unless none is cached yet or the partitions are paused (then no fetch updates
+    /// them): those are asked of the leader, bounded by `timeout`. The committed offsets are asked
+    /// of the group coordinator (`rd_kafka_committed`), bounded by `timeout`. A partition whose
+    /// watermarks cannot be had is left out. `generation` tags each partition as `consumerPoll`
+    /// tags messages (`nil`: not assigned in the subscriber's view, left out).
+    func assignedOffsets(
+        timeout: Duration,
+        generation: @escaping @Sendable (TopicPartition) -> UInt64?,
+        needsCommitted: @escaping @Sendable (TopicPartition, UInt64) -> Bool
+    ) async throws -> [AssignedOffsets] {
+        let milliseconds = timeout.milliseconds
+        let context = self.callbackContext
+        return try await self.blocking(wakingUpPoll: true) { handle in
+            var current: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            let result = rd_kafka_assignment(handle, &current)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let current else {
+                throw Self.error(.watermarksFailed, result)
+            }
+            defer { rd_kafka_topic_partition_list_destroy(current) }
+            let paused = context.paused.withLockedValue { $0 }
+            var offsets: [AssignedOffsets] = []
+            for partition in Self.topicPartitions(current) {
+                guard let generation = generation(partition) else { continue }
+                var low: Int64 = -1
+                var high: Int64 = -1
+                _ = rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
+                if high < 0 || paused {
+                    let asked = rd_kafka_query_watermark_offsets(
+                        handle,
+                        partition.topic,
+                        partition.partition,
+                        &low,
+                        &high,
+                        milliseconds
+                    )
+                    guard asked == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else {
+                        context.logger.debug(
+                            "no watermarks for a lag sample",
+                            metadata: ["partition": "\(partition.partition)", "error": "\(Self.name(of: asked))"]
+                        )
+                        continue
+                    }
+                }
+                offsets.append(
+                    AssignedOffsets(partition: partition, generation: generation, low: max(0, low), high: high)
+                )
+            }
+            let asking = offsets.indices.filter { needsCommitted(offsets[$0].partition, offsets[$0].generation) }
+            guard !asking.isEmpty else { return offsets }
+            guard let list = rd_kafka_topic_partition_list_new(Int32(asking.count)) else {
+                throw KafkaError(code: .watermarksFailed, message: "rd_kafka_topic_partition_list_new failed")
+            }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for index in asking {
+                rd_kafka_topic_partition_list_add(
+                    list,
+                    offsets[index].partition.topic,
+                    offsets[index].partition.partition
+                )
+            }
+            let committed = rd_kafka_committed(handle, list, milliseconds)
+            guard committed == RD_KAFKA_RESP_ERR_NO_ERROR, let elements = list.pointee.elems else {
+                throw Self.error(.watermarksFailed, committed)
+            }
+            for (position, index) in asking.enumerated() where elements[position].err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                // RD_KAFKA_OFFSET_INVALID (-1001): the group has committed nothing for it.
+                let offset = elements[position].offset
+                offsets[index].askedCommitted = true
+                offsets[index].committed = offset >= 0 ? offset : nil
+            }
+            return offsets
+        }
+    }
+}

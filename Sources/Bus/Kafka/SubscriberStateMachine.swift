@@ -24,6 +24,9 @@ struct SubscriberStateMachine {
     /// `rd_kafka_consumer_close` is not recorded: on shutdown, buffered messages still drain, and
     /// their commits are refused because the partitions are no longer assigned.)
     private var revokedAt: [TopicPartition: UInt64] = [:]
+    /// The group's committed offset of each assigned partition, once known (from this member's
+    /// own commits, or asked of the coordinator for a lag sample); `.some(nil)`: nothing committed.
+    private var committed: [TopicPartition: Int64?] = [:]
     /// Bumped by every assignment.
     private var lastGeneration: UInt64 = 0
     /// Bumped by every `produceMore`, so a demand signal that races a full buffer is never lost.
@@ -93,6 +96,7 @@ struct SubscriberStateMachine {
     mutating func finish() {
         self.lifecycle = .finished
         self.generations = [:]
+        self.committed = [:]
     }
 
     /// The rebalance callback assigned partitions (incrementally for cooperative, in full for eager).
@@ -100,6 +104,7 @@ struct SubscriberStateMachine {
         self.lastGeneration += 1
         for partition in partitions {
             self.generations[partition] = self.lastGeneration
+            self.committed[partition] = nil
         }
     }
 
@@ -107,6 +112,7 @@ struct SubscriberStateMachine {
     mutating func revoked(_ partitions: [TopicPartition]) {
         for partition in partitions {
             self.generations[partition] = nil
+            self.committed[partition] = nil
             if self.lifecycle == .running {
                 self.revokedAt[partition] = self.lastGeneration
             }
@@ -157,5 +163,32 @@ struct SubscriberStateMachine {
                 )
             }
         }
+    }
+
+    // MARK: Committed offsets (consumer lag)
+
+    /// The coordinator accepted `offset` for `partition`, committed for a message polled under
+    /// `generation` (0: any).
+    mutating func didCommit(_ partition: TopicPartition, offset: Int64, generation: UInt64) {
+        guard Self.matches(self.generations[partition], generation) else { return }
+        let known = self.committed[partition] ?? nil
+        self.committed[partition] = max(known ?? offset, offset)
+    }
+
+    /// Whether the committed offset of `partition`, assigned under `generation`, is still unknown.
+    func needsCommitted(_ partition: TopicPartition, generation: UInt64) -> Bool {
+        self.generations[partition] == generation && self.committed.index(forKey: partition) == nil
+    }
+
+    /// The coordinator said `offset` (nil: nothing) is committed for `partition`, asked while it
+    /// was assigned under `generation`; a commit of this member's since then is kept.
+    mutating func learned(committed offset: Int64?, for partition: TopicPartition, generation: UInt64) {
+        guard self.generations[partition] == generation, self.committed.index(forKey: partition) == nil else { return }
+        self.committed[partition] = .some(offset)
+    }
+
+    /// The committed offset of `partition` if known: `.some(nil)` when nothing is committed.
+    func committedOffset(_ partition: TopicPartition) -> Int64?? {
+        self.committed[partition]
     }
 }

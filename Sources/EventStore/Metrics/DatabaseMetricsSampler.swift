@@ -27,25 +27,7 @@ public struct DatabaseMetricsSampler: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            var failing = false
-            while !Task.isCancelled {
-                do {
-                    try await sample()
-                    failing = false
-                } catch {
-                    if Task.isCancelled { return }
-                    if !failing {
-                        store.logger.warning(
-                            "metrics sample failed; the database gauges keep their last values",
-                            metadata: ["error": "\(String(reflecting: error))"]
-                        )
-                    }
-                    failing = true
-                }
-                try await Task.sleep(for: interval)
-            }
-        }
+        await sampleEvery(interval, "database gauges", logger: store.logger) { try await sample() }
     }
 
     /// Reads and records one sample of every gauge.
