@@ -94,7 +94,7 @@ public struct EventStore: Sendable {
                         (try? await connection.run("SELECT pg_advisory_unlock(\(key))", logger: logger))
                         != nil
                 }
-                if !unlocked { discard(connection, logger: logger) }
+                if !unlocked { await discard(connection, logger: logger) }
                 throw error
             }
         }
@@ -112,14 +112,17 @@ public struct EventStore: Sendable {
     static func abandon(_ connection: PostgresConnection, logger: Logger) async {
         guard !connection.isClosed else { return }
         if !Task.isCancelled, (try? await connection.run("ROLLBACK", logger: logger)) != nil { return }
-        discard(connection, logger: logger)
+        await discard(connection, logger: logger)
     }
 
     /// Closes a connection whose session state (a transaction, a session lock) cannot be cleaned
-    /// up; the pool replaces it.
-    static func discard(_ connection: PostgresConnection, logger: Logger) {
+    /// up, and waits until it is closed: the caller then hands it back to the pool, which replaces
+    /// it. Handed back while still closing, it went to the next caller, whose statement failed
+    /// with `ConnectionLost`.
+    static func discard(_ connection: PostgresConnection, logger: Logger) async {
         logger.debug("closing a connection left in a transaction or holding a session lock")
-        connection.close().whenComplete { _ in }
+        // A future ignores the caller's cancellation: the wait happens in a cancelled task too.
+        try? await connection.close().get()
     }
 
     /// Appends `events` to `stream` in their own transaction.

@@ -266,6 +266,38 @@ struct CancelledTransactionTests {
             for try await count in idle.decode(Int.self) { #expect(count == 0) }
         }
     }
+
+    /// A connection closed because its transaction was cancelled is closed before it goes back
+    /// to the pool: the next statement (here on a pool of one) gets a working connection. Closing
+    /// it without waiting handed the closing connection to the next caller, whose statement
+    /// failed with `ConnectionLost` (seen as a flaky test that stopped a projector mid-fold).
+    @Test(.timeLimit(.minutes(1)))
+    func theNextStatementAfterACancelledTransactionGetsAWorkingConnection() async throws {
+        let url = try await TestDatabase.create()
+        let logger = TestDatabase.logger
+        try await TestDatabase.withClient(url: url, poolSize: 1) { client in
+            let store = EventStore(client: client, logger: logger)
+            for round in 1...5 {
+                let (started, startedContinuation) = AsyncStream<Void>.makeStream()
+                let holder = Task {
+                    try await store.withTransaction { connection in
+                        startedContinuation.yield()
+                        try await connection.run("SELECT pg_sleep(5)", logger: logger)
+                    }
+                }
+                for await _ in started { break }
+                holder.cancel()
+                _ = await holder.result
+                do {
+                    for try await one in try await client.run("SELECT 1", logger: logger).decode(Int32.self) {
+                        #expect(one == 1)
+                    }
+                } catch {
+                    Issue.record("round \(round): the statement after a cancelled transaction failed: \(error)")
+                }
+            }
+        }
+    }
 }
 
 @Suite("Migrations")
