@@ -42,7 +42,7 @@ extension Checkpoints {
 
     /// The lag of every saved checkpoint (`all(cap:)`), for the metrics sampler.
     public static func lags(client: PostgresClient, cap: Int64, logger: Logger) async throws -> [Lag] {
-        try await client.withConnection { try await all(cap: cap, on: $0, logger: logger) }.map {
+        try await client.leased { try await all(cap: cap, on: $0, logger: logger) }.map {
             Lag(name: $0.name, events: $0.lag.events, seconds: $0.lag.seconds)
         }
     }

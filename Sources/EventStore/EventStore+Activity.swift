@@ -4,7 +4,7 @@ import PostgresNIO
 extension EventStore {
     /// The number of events in the log.
     public func eventCount() async throws -> Int64 {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             for try await count in try await connection.run("SELECT count(*) FROM events", logger: logger)
                 .decode(Int64.self)
             {
@@ -31,7 +31,7 @@ extension EventStore {
     /// The open writing transaction that took its id first (the one holding the gap-safe
     /// horizon back: no event committed after it is read until it ends), other than this query's.
     public func oldestOpenTransaction() async throws -> OpenTransaction? {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             let rows = try await connection.run(
                 """
                 SELECT pid, coalesce(application_name, ''), coalesce(state, ''),

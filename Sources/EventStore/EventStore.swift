@@ -28,7 +28,7 @@ public struct EventStore: Sendable {
     public func withTransaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             try await withTransaction(on: connection, body)
         }
     }
@@ -69,7 +69,7 @@ public struct EventStore: Sendable {
         logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result? {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             if wait {
                 try await connection.run("SELECT pg_advisory_lock(\(key))", logger: logger)
             } else {
@@ -231,12 +231,12 @@ public struct EventStore: Sendable {
 
     /// The current version of `stream` (0 when it has no events).
     public func version(of stream: Int64) async throws -> Int64 {
-        try await client.withConnection { try await version(of: stream, on: $0) }
+        try await client.leased { try await version(of: stream, on: $0) }
     }
 
     /// Events of `stream` with versions in `from...through`, in version order, read into memory.
     public func readStream(_ stream: Int64, from: Int64 = 1, through: Int64 = .max) async throws -> [RecordedEvent] {
-        try await client.withConnection { try await readStream(stream, from: from, through: through, on: $0) }
+        try await client.leased { try await readStream(stream, from: from, through: through, on: $0) }
     }
 
     /// Events of `stream` with versions in `from...through`, read inside the caller's transaction.
@@ -305,7 +305,7 @@ public struct EventStore: Sendable {
     /// the snapshot horizon (`pg_snapshot_xmin`), the age in seconds of the oldest open
     /// transaction that took a transaction id (it holds the horizon); 0 otherwise.
     public func horizonHeldBackSeconds() async throws -> Double {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             let rows = try await connection.run(
                 """
                 SELECT coalesce(max(extract(epoch FROM now() - xact_start)), 0)::float8 FROM pg_stat_activity
@@ -353,7 +353,7 @@ public struct EventStore: Sendable {
             return events
         }
         if let connection { return try await run(connection) }
-        return try await client.withConnection { try await run($0) }
+        return try await client.leased { try await run($0) }
     }
 }
 

@@ -35,7 +35,7 @@ public struct OutboxRelay: Service {
                 throw error
             }
             RelayMetrics.published(batch.count)
-            try await store.client.withConnection {
+            try await store.client.leased {
                 try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
             }
         }

@@ -55,7 +55,7 @@ public struct DatabaseStatus: Codable, Sendable {
 
     static func read(_ store: EventStore, logger: Logger) async throws -> DatabaseStatus {
         let migrator = try Migrator.bundled()
-        let (pending, checkpoints, calendars) = try await store.client.withConnection { connection in
+        let (pending, checkpoints, calendars) = try await store.client.leased { connection in
             let pending = try await migrator.pending(on: connection, logger: logger)
             guard pending.count < migrator.migrations.count else { throw NotMigrated() }
             return (

@@ -144,6 +144,9 @@ SERIES = {
     "almanac_feed_responses_total": ("counter", {"status", "encoding"}),
     "almanac_jobs_queued": ("gauge", {"mode", "status"}),
     "almanac_job_duration_seconds": ("histogram", {"mode", "outcome"}),
+    "almanac_db_pool_connections_in_use": ("gauge", set()),
+    "almanac_db_pool_waiters": ("gauge", set()),
+    "almanac_db_pool_wait_seconds": ("histogram", set()),
 }
 
 

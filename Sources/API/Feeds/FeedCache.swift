@@ -172,7 +172,7 @@ actor FeedCache {
 
     /// The calendar row only: enough to answer a conditional request without the body.
     nonisolated func head(user: Int64) async throws -> CalendarStore.Head? {
-        try await store.client.withConnection { try await calendars.head(user: user, on: $0) }
+        try await store.client.leased { try await calendars.head(user: user, on: $0) }
     }
 
     /// Whether the calendar at `head` is known to be streamed rather than cached (streamed
@@ -351,7 +351,7 @@ actor FeedCache {
         let selection: CalendarStore.FeedSelection = since.map { .changed(after: $0) } ?? .live
         let calendars = self.calendars
         let limit = admissionBytes
-        return try await store.client.withConnection { connection in
+        return try await store.client.leased { connection in
             guard var read = try await calendars.readFeed(user: user, selection: selection, on: connection) else {
                 return nil
             }

@@ -72,7 +72,7 @@ struct Readiness: Sendable {
 
     private func check(logger: Logger) async -> String? {
         do {
-            return try await store.client.withConnection { connection in
+            return try await store.client.leased { connection in
                 let pending = try await migrator.pending(on: connection, logger: logger)
                 if !pending.isEmpty {
                     return "the database schema is behind this binary: \(pending.count) migration(s) not applied ("

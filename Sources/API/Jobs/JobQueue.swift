@@ -36,7 +36,7 @@ public struct JobQueue: Sendable {
 
     /// The version the user's calendar projection has reached (0 before the first event).
     func projectedVersion(user: Int64) async throws -> Int64 {
-        try await store.client.withConnection { try await calendars.head(user: user, on: $0) }?.version ?? 0
+        try await store.client.leased { try await calendars.head(user: user, on: $0) }?.version ?? 0
     }
 
     /// The user's job, settling a projection job that the projection has reached.

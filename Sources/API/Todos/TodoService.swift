@@ -17,7 +17,7 @@ public struct TodoService: Sendable {
     var table: TodoTable { commands.todos }
 
     public func get(user: Int64, id: Int) async throws -> Todo? {
-        try await commands.store.client.withConnection { try await table.load(user: user, ids: [id], on: $0)[id] }
+        try await commands.store.client.leased { try await table.load(user: user, ids: [id], on: $0)[id] }
     }
 
     public func create(user: Int64, _ new: NewTodo, keyed: Keyed<Todo>? = nil) async throws -> Executed<Todo> {

@@ -63,7 +63,7 @@ extension PostgresClient {
         file: String = #fileID,
         line: Int = #line
     ) async throws -> CollectedRows {
-        try await withConnection { connection in
+        try await leased { connection in
             var rows: [PostgresRow] = []
             for try await row in try await connection.run(query, logger: logger, file: file, line: line) {
                 rows.append(row)
@@ -93,12 +93,12 @@ public struct CollectedRows: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: rows.makeIterator()) }
 
     /// The rows decoded as `type`, in order.
-    public func decode<each Column: PostgresDecodable>(
-        _ type: (repeat each Column).Type,
+    public func decode<each Column: PostgresDecodable & SendableMetatype>(
+        _: (repeat each Column).Type,
         file: String = #fileID,
         line: Int = #line
     ) -> AsyncThrowingMapSequence<CollectedRows, (repeat each Column)> {
-        map { try $0.decode(type, file: file, line: line) }
+        map { try $0.decode((repeat each Column).self, file: file, line: line) }
     }
 }
 

@@ -61,7 +61,7 @@ public struct JobTable: Sendable {
 
     /// Jobs pending or running, by kind and status (the `jobs_runnable` partial index).
     public func depth() async throws -> [DepthKey: Int] {
-        try await client.withConnection { connection in
+        try await client.leased { connection in
             let rows = try await connection.run(
                 "SELECT kind, status, count(*) FROM jobs WHERE status IN ('PENDING', 'STARTED') GROUP BY kind, status",
                 logger: logger

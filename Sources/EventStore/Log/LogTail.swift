@@ -36,7 +36,7 @@ public struct LogTail: Sendable {
     public typealias Handler = @Sendable (_ batch: [RecordedEvent], _ cursor: GlobalCursor) async throws -> Void
 
     public func checkpoint() async throws -> GlobalCursor {
-        try await store.client.withConnection { try await Checkpoints.load(checkpointName, on: $0, logger: logger) }
+        try await store.client.leased { try await Checkpoints.load(checkpointName, on: $0, logger: logger) }
     }
 
     /// Runs until `wakeups` finish (graceful shutdown) or the task is cancelled.

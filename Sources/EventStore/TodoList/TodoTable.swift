@@ -80,7 +80,7 @@ public struct TodoTable: Sendable {
         binds.append(Int64(limit))
         sql += " ORDER BY todo_id LIMIT $\(binds.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
-        return try await client.withConnection { connection in
+        return try await client.leased { connection in
             var todos: [Todo] = []
             todos.reserveCapacity(limit)
             for try await row in try await connection.run(query, logger: logger) { todos.append(try Self.todo(row)) }

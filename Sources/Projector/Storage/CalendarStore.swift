@@ -292,7 +292,7 @@ public struct CalendarStore: Sendable {
         client: PostgresClient
     ) async throws -> (head: Head, rows: [FeedRow])? {
         let query = feedQuery(user: user, selection: .variant(variant), page: (after, limit))
-        return try await client.withConnection { connection in
+        return try await client.leased { connection in
             guard var read = try await open(user: user, rows: try await connection.run(query, logger: logger)) else {
                 return nil
             }
