@@ -75,7 +75,10 @@ struct DeferredRerenderTests {
             let pending = try await writer.calendars.deferredUsers(limit: 10, client: store.client)
             #expect(pending == [Self.big])
 
-            await DeferredRerenderer(writer: writer).runAvailable()
+            // Two events per step: the calendar is brought forward over several transactions.
+            var stepping = writer
+            stepping.deferredReadLimit = 2
+            await DeferredRerenderer(writer: stepping).runAvailable()
             #expect(try await Self.version(store, Self.big) == 304)
             #expect(try await writer.calendars.deferredUsers(limit: 10, client: store.client).isEmpty)
             try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: [Self.big, Self.small])

@@ -31,12 +31,16 @@ extension ProjectionWriter {
         try await store.withSessionLock(key: Self.rerenderLockKey(user: user), wait: false) { connection in
             var report = Report()
             while true {
-                let (zoneChange, step) = try await store.withTransaction(on: connection) { connection in
+                let (step, stepReport) = try await store.withTransaction(on: connection) { connection in
                     try await advanceToZoneChange(user: user, on: connection)
                 }
-                report.merge(step)
-                guard let zoneChange else { return report }
-                try await rerender(zoneChange, user: user, chunk: chunk, on: connection, report: &report)
+                report.merge(stepReport)
+                switch step {
+                case .done: return report
+                case .more: continue
+                case .zoneChange(let zoneChange):
+                    try await rerender(zoneChange, user: user, chunk: chunk, on: connection, report: &report)
+                }
             }
         }
     }
@@ -51,19 +55,21 @@ extension ProjectionWriter {
     }
 
     /// In one transaction: applies the user's events up to the first one that changes the time
-    /// zone (all of them when none does, deleting the deferrals they cover), and returns that
-    /// change.
+    /// zone, or the next `deferredReadLimit` of them (deleting the deferrals they cover when they
+    /// reach the stream's head), and returns that change; nil when there is none (`done` says
+    /// whether the stream's head was reached).
     private func advanceToZoneChange(user: Int64, on connection: PostgresConnection) async throws
-        -> (ZoneChange?, Report)
+        -> (step: Step, report: Report)
     {
         var report = Report()
         let head = try await calendars.lock(user: user, on: connection)
         let streamHead = try await store.version(of: user, on: connection)
+        let through = min(streamHead, head.version + Int64(deferredReadLimit))
         var events: [RecordedEvent] = []
-        if streamHead > head.version {
-            events = try await store.readStream(user, from: head.version + 1, through: streamHead, on: connection)
-            guard events.count == Int(streamHead - head.version), events.last?.version == streamHead else {
-                throw StreamNotContiguous(user: user, from: head.version + 1, through: streamHead, read: events.count)
+        if through > head.version {
+            events = try await store.readStream(user, from: head.version + 1, through: through, on: connection)
+            guard events.count == Int(through - head.version), events.last?.version == through else {
+                throw StreamNotContiguous(user: user, from: head.version + 1, through: through, read: events.count)
             }
             report.eventsRead = events.count
         }
@@ -83,8 +89,9 @@ extension ProjectionWriter {
         let prefix = change.map { Array(events[..<$0.index]) } ?? events
         try await writer.project(prefix, user: user, head: head, on: connection, report: &report)
         guard let change else {
+            guard through >= streamHead else { return (.more, report) }
             try await calendars.clearDeferrals(user: user, through: max(streamHead, head.version), on: connection)
-            return (nil, report)
+            return (.done, report)
         }
         let zoneChange = ZoneChange(
             version: events[change.index].version,
@@ -92,7 +99,17 @@ extension ProjectionWriter {
             baseVersion: prefix.last?.version ?? head.version,
             generation: head.generation
         )
-        return (zoneChange, report)
+        return (.zoneChange(zoneChange), report)
+    }
+
+    /// What one step of a deferred calendar found.
+    enum Step: Sendable {
+        /// The calendar reached its stream's head; its deferrals are deleted.
+        case done
+        /// More events follow (read in the next step).
+        case more
+        /// A time-zone change to re-render; the calendar stands just before it.
+        case zoneChange(ZoneChange)
     }
 
     /// Re-renders every live entry for `zoneChange` beside the served fragments, switches the

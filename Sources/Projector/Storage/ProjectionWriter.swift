@@ -26,6 +26,9 @@ public struct ProjectionWriter: Sendable {
     /// head, re-rendering in short transactions of its own (`completeDeferred(user:)`). nil
     /// re-renders inline whatever the size.
     public var inlineRerenderLimit: Int? = 2_000
+    /// Events read per transaction while `completeDeferred(user:)` brings a deferred calendar
+    /// forward (bounds its memory when many events wait).
+    public var deferredReadLimit = 10_000
 
     public enum Stage: Sendable, Hashable {
         case fragmentsWritten(user: Int64)
