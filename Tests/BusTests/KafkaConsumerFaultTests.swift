@@ -79,8 +79,9 @@ struct KafkaConsumerFaultTests {
                 try await publisher.publish(makeMessages(200, keys: (1...16).map { "user-\($0)" }))
                 // Nobody reads: the buffer fills and the run loop takes no more messages.
                 try await eventually { stuck.bufferedTotal >= 5 }
-                try await Task.sleep(for: .milliseconds(500))
-                #expect(stuck.isPaused)
+                try await withDeadline(.seconds(10), "the stuck member pauses its partitions") {
+                    try await eventually { stuck.isPaused }
+                }
                 let buffered = stuck.bufferedTotal
 
                 let second = try test.subscriber(group: "stuck", extra: extra)
@@ -121,8 +122,15 @@ struct KafkaConsumerFaultTests {
                 try await withServices([second]) {
                     try await eventually { second.assignedPartitions.count == 1 && first.assignedPartitions.count == 1 }
                     taken = second.assignedPartitions[0]
-                    _ = try await secondCollector.wait(forCount: 1)
-                    try await Task.sleep(for: .seconds(1))
+                    let end = try await second.watermarks(partitions: [taken])[taken]!.high
+                    // The collector commits each message before counting it: wait until all of
+                    // `taken` is received and committed.
+                    let partition = taken
+                    try await withDeadline(.seconds(20), "the second member commits its partition") {
+                        try await eventually {
+                            secondCollector.messages.filter { $0.partition == partition }.count >= Int(end)
+                        }
+                    }
                 }
                 #expect(secondCollector.messages.allSatisfy { $0.partition == taken })
                 try await eventually { first.assignedPartitions == [0, 1] }
@@ -131,7 +139,17 @@ struct KafkaConsumerFaultTests {
                 #expect(error?.code == .partitionRevoked)
 
                 reader.open()
-                try await Task.sleep(for: .milliseconds(1500))
+                // The partition the second member did not take was never committed: all of it comes
+                // again, under the new assignment.
+                let kept: Int32 = taken == 0 ? 1 : 0
+                let keptEnd = try await first.watermarks(partitions: [kept])[kept]!.high
+                try await withDeadline(.seconds(20), "partition \(kept) is redelivered") {
+                    try await eventually {
+                        reader.messages.dropFirst().contains { $0.partition == kept && $0.offset == keptEnd - 1 }
+                    }
+                }
+                // Window: stale messages or duplicates would arrive within 300 ms (six 50 ms polls).
+                try await Task.sleep(for: .milliseconds(300))
                 let after = reader.messages.dropFirst()
                 // What the second member received of `taken` it committed (each before the next): none
                 // of that may come back. On a loaded machine it may have left before reaching the end

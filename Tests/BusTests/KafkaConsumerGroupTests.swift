@@ -24,7 +24,8 @@ struct KafkaConsumerGroupTests {
             let secondCollector = Collector(second)
             try await withServices([second]) {
                 _ = try await secondCollector.wait(forCount: 4)
-                // Give a wrongly rewound consumer the chance to deliver more than it should.
+                // Window: a wrongly rewound consumer gets 300 ms (six 50 ms polls) to deliver more
+                // than it should.
                 try await Task.sleep(for: .milliseconds(300))
             }
             let resumed = secondCollector.messages
@@ -55,6 +56,7 @@ struct KafkaConsumerGroupTests {
                 }
                 try await publisher.publish(sent)
                 try await eventually { oneCollector.messages.count + twoCollector.messages.count >= sent.count }
+                // Window: duplicates would arrive within 300 ms (six 50 ms polls); the count is checked below.
                 try await Task.sleep(for: .milliseconds(300))
 
                 #expect(oneCollector.messages.allSatisfy { one.assignedPartitions.contains($0.partition) })
@@ -119,13 +121,14 @@ struct KafkaConsumerGroupTests {
             try await withServices([publisher, subscriber]) {
                 try await publisher.publish(sent)
                 let received = try await collector.wait(forCount: sent.count)
-                // Now the run loop sits in a 2 s poll; each commit must interrupt it.
-                try await Task.sleep(for: .milliseconds(200))
+                // Nothing more arrives, so the run loop spends its time in 2 s polls; each commit must
+                // interrupt one. (The first commit may come before the loop entered its poll; each
+                // later one finds it there, since the loop polls again as soon as a poll returns.)
                 let clock = ContinuousClock()
                 let elapsed = try await clock.measure {
                     for message in received { try await subscriber.commit(message) }
                 }
-                // Without the wake-up each commit waits out the 2 s poll (10 commits: 20 s); on a busy
+                // Without the wake-up each commit waits out the 2 s poll (at least 9 commits: 18 s); on a busy
                 // 2-core machine the answers themselves can take a few hundred milliseconds each.
                 #expect(elapsed < .seconds(10), "10 commits took \(elapsed)")
             }

@@ -38,6 +38,8 @@ struct KafkaMockRetentionTests {
             let collector = Collector(subscriber)
             try await withServices([subscriber]) {
                 _ = try await collector.wait(forCount: Int(available))
+                // Window: a consumer that received more than is left (deleted offsets) would deliver
+                // it within 500 ms (ten 50 ms polls).
                 try await Task.sleep(for: .milliseconds(500))
             }
             #expect(collector.messages.count == Int(available), "a consumer receives what is left, no more")

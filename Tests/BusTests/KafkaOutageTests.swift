@@ -26,6 +26,8 @@ struct KafkaOutageTests {
                     try await publisher.publish(during)
                     finished.withLock { $0 = true }
                 }
+                // Window: publish must not return while every broker is down; 1.5 s is many
+                // retries (retry.backoff.ms 20) and reconnects, well short of message.timeout.ms.
                 try await Task.sleep(for: .milliseconds(1500))
                 #expect(finished.withLock { $0 } == false, "publish returned while every broker was down")
 
@@ -33,6 +35,7 @@ struct KafkaOutageTests {
                 try await publishing.value
 
                 _ = try await collector.wait(forCount: 6)
+                // Window: duplicates of the retried messages would arrive within 300 ms (six 50 ms polls).
                 try await Task.sleep(for: .milliseconds(300))
             }
             #expect(collector.messages.map(\.message).sorted { $0.eventID < $1.eventID } == (during + warmUp))
@@ -78,6 +81,7 @@ struct KafkaOutageTests {
                 )
                 try await publisher.publish(sent)
                 _ = try await collector.wait(forCount: 11)
+                // Window: duplicates of the retried messages would arrive within 300 ms (six 50 ms polls).
                 try await Task.sleep(for: .milliseconds(300))
             }
             #expect(collector.messages.map(\.message) == makeMessages(1, keys: ["alice"], prefix: "warm") + sent)

@@ -17,7 +17,9 @@ struct KafkaShutdownTests {
 
             try await withServices([publisher, subscriber]) {
                 try await publisher.publish(sent)
-                try await eventually { subscriber.bufferedTotal >= 10 }
+                try await eventually { subscriber.bufferedTotal >= 10 && subscriber.isPaused }
+                // Window: a loop that went on taking messages despite the pause would buffer more
+                // within 500 ms (ten 50 ms polls).
                 try await Task.sleep(for: .milliseconds(500))
                 // One batch of at most a high watermark can follow the one that filled the buffer.
                 #expect(subscriber.bufferedTotal <= 20)
@@ -67,7 +69,7 @@ struct KafkaShutdownTests {
                 try await publisher.publish(makeMessages(1, keys: ["alice"], prefix: "warm"))
                 try test.cluster.setBrokerDown(KafkaMockCluster.allBrokers)
                 let publishing = Task { try await publisher.publish(makeMessages(3, keys: ["alice"])) }
-                try await Task.sleep(for: .milliseconds(200))
+                try await eventually { publisher.pendingBatchCount == 1 }
                 return publishing
             }
             let error = await #expect(throws: KafkaError.self) { try await publishing.value }
@@ -90,6 +92,8 @@ struct KafkaShutdownTests {
             try await withServices([subscriber], shutdownTimeout: .seconds(20)) {
                 try await eventually { subscriber.assignedPartitions == [0, 1] }
                 try test.cluster.setBrokerDown(KafkaMockCluster.allBrokers)
+                // Window: the run loop polls against the dead cluster (four 50 ms polls) before the
+                // shutdown starts; librdkafka reports nothing observable about the lost connections.
                 try await Task.sleep(for: .milliseconds(200))
                 stopped = clock.now
             }

@@ -572,6 +572,7 @@ class WriteLoad:
             if not ok:
                 if self.stop_on_failure:
                     return
+                # Pacing: a failed request is followed by a pause, as a client would back off.
                 time.sleep(self.pause_on_failure)
 
     def _state(self, rng: random.Random, tag: str) -> tuple:

@@ -36,6 +36,7 @@ def test_crash_kill9_loses_no_acknowledged_write(pg_factory, server_factory, fig
         load = WriteLoad(server.base, users, threads=8, seed=round_no, timeout=10.0,
                          stop_on_failure=True, feed_paths=feeds)
         load.start()
+        # Window: the load runs for the mode's load_seconds, so the kill lands mid-load.
         time.sleep(MODE.load_seconds)
         server.kill()                      # kill -9, mid-load
         killed_at = time.monotonic()

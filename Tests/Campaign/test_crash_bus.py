@@ -338,6 +338,7 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
             round_no = min(i // 2 + 1, ROUNDS)
             label = f"round {round_no} {what}" if what != "both" else "relay and projector together"
             names = " and ".join(f"`almanac {p.args[0]}`" for p in procs)
+            # Window: a random (seeded) stretch of load before each kill, so it lands at a different point.
             time.sleep(rng.uniform(0.5, 1.5) if MODE.name == "quick" else rng.uniform(2.0, 6.0))
             dead = [p for p in procs if not p.alive()]
             if dead:
@@ -369,6 +370,7 @@ def test_crash_bus_relay_and_kafka_projector_lose_and_duplicate_nothing(pg_facto
                 released, held = held.release(), None
                 if released < 1:
                     problems.append(f"{label}: no checkpoint save of the killed relay was waiting for the lock")
+            # Window: the outage being exercised; the killed processes stay down DOWN_SECONDS under load.
             time.sleep(DOWN_SECONDS)
             paths = submit_projection_jobs(server.base, users)
             behind = pending_jobs(server.base, users, paths)

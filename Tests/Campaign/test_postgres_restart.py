@@ -64,6 +64,7 @@ def test_postgres_restart_under_load(pg_factory, server_factory, figures):
     load.start()
     rounds = max(2, MODE.rounds)
     try:
+        # Window: the load runs for the mode's load_seconds before the first restart.
         time.sleep(MODE.load_seconds)
         for round_no in range(1, rounds + 1):
             began = time.monotonic()
@@ -73,6 +74,7 @@ def test_postgres_restart_under_load(pg_factory, server_factory, figures):
                 assert r.returncode == 0, f"pg_ctl restart failed: {r.stderr}"
             else:
                 pg.stop("fast")
+                # Window: the outage being exercised; PostgreSQL stays down DOWN_SECONDS.
                 time.sleep(DOWN_SECONDS)
                 pg.start()
                 how = f"pg_ctl stop -m fast, {DOWN_SECONDS:.0f} s down, start"
@@ -94,7 +96,8 @@ def test_postgres_restart_under_load(pg_factory, server_factory, figures):
                     f"round {round_no} ({how}): a todo created after recovery did not reach /feeds/<token>.ics "
                     f"within 10 s (before the restart: {before if before is None else round(before, 3)} s): "
                     f"the projection does not resume")
-            time.sleep(1.0)  # keep the load going a little after recovery
+            # Window: the load goes on for 1 s after recovery, so the counts below include writes after it.
+            time.sleep(1.0)
             answers = load.status_counts(since=began)
             writes_ok_after = [a for a in list(load.answers)
                                if a.started >= back and a.kind in ("create", "update", "complete")
@@ -113,6 +116,7 @@ def test_postgres_restart_under_load(pg_factory, server_factory, figures):
                 problems.append(
                     f"round {round_no} ({how}): not recovered {RECOVERY_BOUND:.0f} s after PostgreSQL was back; "
                     f"last probe {last_probe}; writes acknowledged since: {len(writes_ok_after)}")
+            # Window: half the mode's load_seconds of load between rounds.
             time.sleep(MODE.load_seconds / 2)
     finally:
         hung = load.stop(join_timeout=REQUEST_BOUND + 5)

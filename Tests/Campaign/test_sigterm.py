@@ -31,6 +31,7 @@ def test_sigterm_under_load_exits_in_time_and_loses_nothing(pg_factory, server_f
         load = WriteLoad(server.base, users, threads=8, seed=100 + round_no, timeout=EXIT_BOUND,
                          stop_on_failure=True, feed_paths=feeds)
         load.start()
+        # Window: the load runs for the mode's load_seconds, so SIGTERM lands mid-load.
         time.sleep(MODE.load_seconds)
         seconds, code = server.terminate(bound=EXIT_BOUND)
         exits.append(f"{seconds:.2f} s (exit code {code})" if code is not None

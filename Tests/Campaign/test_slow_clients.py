@@ -209,7 +209,12 @@ def test_slow_clients_do_not_starve_normal_requests(pg, server_factory, figures)
         figures["connections"] = (f"{slow_count} slow ({SLOW_HEADERS} slow headers, {SLOW_BODIES} slow bodies, "
                                   f"{SLOW_LIST_READERS} slow list readers, {SLOW_FEED_READERS} slow feed readers) "
                                   f"+ {IDLE_SILENT + IDLE_KEEPALIVE} idle")
-        time.sleep(1.0)  # let the slow readers' answers start
+        # Wait (bounded) until every slow reader's answer has started to arrive (or was cut off).
+        readers = [w for w in watched if w.kind.startswith("reads")]
+        started_by = time.monotonic() + 10.0
+        while time.monotonic() < started_by and not all(
+                w.bytes_read > 0 or w.closed_after is not None for w in readers):
+            time.sleep(0.05)
 
         # Normal requests, one after another, each on a new connection.
         latencies: dict[str, list[float]] = defaultdict(list)
@@ -235,6 +240,7 @@ def test_slow_clients_do_not_starve_normal_requests(pg, server_factory, figures)
                 latencies[name].append(elapsed)
                 if outcome != "200" or elapsed > NORMAL_BOUND:
                     slow_answers.append(f"{name}: {outcome} after {elapsed:.2f} s")
+            # Pacing: one round of normal requests every 100 ms or so, like a few ordinary clients.
             time.sleep(0.1)
         for name, values in latencies.items():
             figures[f"normal {name}"] = (f"{len(values)} requests, p50 {statistics.median(values) * 1000:.0f} ms, "

@@ -81,9 +81,9 @@ struct EventStoreTests {
                 // Transactions of other tests on the same cluster can hold the horizon back for
                 // a moment; the reader must then return both, in commit-safe order.
                 var afterCommit: [RecordedEvent] = []
-                for _ in 0..<200 where afterCommit.count < 2 {
+                try await poll("both events are read", limit: .seconds(10), interval: .milliseconds(50)) {
                     afterCommit = try await store.readAll(after: .start, limit: 100)
-                    if afterCommit.count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+                    return afterCommit.count >= 2
                 }
                 #expect(afterCommit.map(\.streamID) == [1, 2])
 
@@ -224,6 +224,7 @@ struct CancelledTransactionTests {
                     if when == "mid-statement" {
                         try await connection.run("SELECT pg_sleep(1)", logger: logger)
                     } else {
+                        // Stalls the transaction between statements: 30 s outlasts the test, which cancels it.
                         try await Task.sleep(for: .seconds(30))
                     }
                 }

@@ -1,6 +1,5 @@
 import API
 import AlmanacTestSupport
-import Bus
 import Domain
 import EventStore
 import Foundation
@@ -11,6 +10,8 @@ import Relay
 import Runtime
 import ServiceLifecycle
 import Testing
+
+@testable import Bus
 
 /// relay -> Kafka (librdkafka's mock cluster, a real protocol implementation) -> projector group.
 @Suite("Fan-out over Kafka", .serialized)
@@ -199,6 +200,8 @@ struct KafkaFanOutTests {
                 }
                 try cluster.mock.setBrokerDown(KafkaMockCluster.allBrokers)
                 try await FanOutChecks.append(services, user: users[0], codes: [0, 1, 2, 3])
+                // Window: nothing may reach the projection while every broker is down; 2 s is many
+                // relay polls and publish retries (retry.backoff.ms 20, reconnects within 200 ms).
                 try await Task.sleep(for: .seconds(2))
                 let during = try await store.client.withConnection {
                     try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
@@ -222,6 +225,7 @@ struct KafkaFanOutTests {
             let users = try await FanOutChecks.writeEvents(services, users: 2, seed: 5)
             let rogue = try cluster.publisher()
             let pipeline = try await Self.pipeline(cluster, store: store, member: "projector-trust")
+            let projector = try #require(pipeline.lazy.compactMap { $0 as? KafkaProjector }.first)
             try await Self.whileRunning([rogue] + pipeline) {
                 try await FanOutChecks.waitForProjection(store, users: users)
                 let user = users[0]
@@ -248,8 +252,13 @@ struct KafkaFanOutTests {
                 )
                 // Same key as the relay's messages for this user: same partition, ahead of the real
                 // event at that version, which is appended (and relayed) only afterwards.
+                let received = projector.subscriber.bufferedTotal
                 try await rogue.publish([envelope.message])
-                try await Task.sleep(for: .milliseconds(300))
+                // The projector's consumer receives the rogue message before the real event exists
+                // (the projector, caught up and idle, handles it at once).
+                try await poll("the projector receives the rogue message", limit: .seconds(30)) {
+                    projector.subscriber.bufferedTotal > received
+                }
                 try await FanOutChecks.append(services, user: user, codes: [0, 1, 2])
                 try await FanOutChecks.waitForProjection(store, users: users)
             }

@@ -39,7 +39,7 @@ final class Load: Sendable {
                             if let todo { self.state.withLock { $0.acknowledged[user, default: []].append(todo.id) } }
                         } catch {
                             self.state.withLock { $0.refused += 1 }
-                            // A refused write during an outage: try again shortly, as a client would.
+                            // Pacing: a refused write during an outage is tried again after 20 ms, as a client would.
                             try? await Task.sleep(for: .milliseconds(20))
                         }
                     }

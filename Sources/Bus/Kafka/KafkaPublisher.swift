@@ -63,6 +63,9 @@ public final class KafkaPublisher: EventPublisher, Service {
         }
     }
 
+    /// How many published batches wait for their delivery reports now.
+    var pendingBatchCount: Int { self.state.withLockedValue { $0.pendingBatchCount } }
+
     /// Serves delivery reports until graceful shutdown or cancellation, then flushes and destroys the producer.
     public func run() async throws {
         try self.state.withLockedValue { try $0.run() }

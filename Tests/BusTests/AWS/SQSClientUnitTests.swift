@@ -181,6 +181,7 @@ final class SlowTransport: AWSTransport {
 
     func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
         self.count.withLock { $0 += 1 }
+        // Stalls the fake transport: 60 s outlasts any test, so only cancellation ends the request.
         try await Task.sleep(for: .seconds(60))
         return AWSHTTPResponse(status: 200)
     }

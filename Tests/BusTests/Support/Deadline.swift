@@ -23,6 +23,7 @@ func withDeadline<T: Sendable>(
             outcome.resume(with: result)
         }
         Task {
+            // The deadline's own timer: it fails the step when the time limit is up.
             try? await Task.sleep(for: timeout)
             if outcome.resume(with: .failure(DeadlineExceeded(step: step, timeout: timeout))) {
                 work.cancel()
