@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import OTel
+import ServiceLifecycle
+import Tracing
+
+/// Tracing with swift-otel, off unless an OTLP endpoint is configured: the only place that knows
+/// swift-otel (the modules use swift-distributed-tracing's `withSpan` and stay on its no-op tracer
+/// otherwise).
+///
+/// On when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set and
+/// neither `OTEL_TRACES_EXPORTER=none` nor `OTEL_SDK_DISABLED=true` says otherwise. Spans go by
+/// OTLP/HTTP (protobuf, or JSON with `OTEL_EXPORTER_OTLP_PROTOCOL=http/json`; the gRPC exporter is
+/// not built) to `<endpoint>/v1/traces`; the other `OTEL_*` variables swift-otel reads (service
+/// name, resource attributes, sampler, batch processor, headers, timeout) apply. Logs and metrics
+/// are not sent over OTLP (metrics have `--metrics-port`).
+enum TracingSetup {
+    /// Whether `environment` turns tracing on.
+    static func isEnabled(_ environment: [String: String]) -> Bool {
+        let endpoint = [environment["OTEL_EXPORTER_OTLP_ENDPOINT"], environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]]
+            .contains { !($0 ?? "").isEmpty }
+        let exporter = environment["OTEL_TRACES_EXPORTER"]?.lowercased()
+        let disabled = environment["OTEL_SDK_DISABLED"]?.lowercased() == "true"
+        return endpoint && exporter != "none" && !disabled
+    }
+
+    /// Bootstraps the OpenTelemetry tracer (once per process) when the environment turns tracing
+    /// on, and returns the service that exports its spans: run it first in the service group, so
+    /// that it stops last and flushes the spans of the others. Nil when tracing is off.
+    static func bootstrap(
+        logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> (any Service)? {
+        guard isEnabled(environment) else { return nil }
+        var configuration = OTel.Configuration.default
+        configuration.serviceName = "almanac"
+        configuration.diagnosticLogger = .custom(logger)
+        configuration.diagnosticLogLevel = .warning
+        configuration.logs.enabled = false
+        configuration.metrics.enabled = false
+        configuration.traces.enabled = true
+        configuration.traces.exporter = .otlp
+        // Reads the OTEL_* environment over these defaults.
+        let backend = try OTel.makeTracingBackend(configuration: configuration)
+        InstrumentationSystem.bootstrap(backend.factory)
+        logger.info("tracing on: exporting spans over OTLP/HTTP")
+        return backend.service
+    }
+}
