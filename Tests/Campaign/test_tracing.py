@@ -1,0 +1,157 @@
+"""Tracing (issue #13): `almanac serve` with `OTEL_EXPORTER_OTLP_ENDPOINT` exports its spans over
+OTLP/HTTP (protobuf) to a collector, here a small fake one on loopback that decodes each
+`POST /v1/traces` with opentelemetry-proto. A todo created through the API yields the request
+span and the append span in one trace, the event row keeps the append's W3C `traceparent`, and
+the embedded projector's batch span links to it. Without the variable the process exports
+nothing and stores no trace context."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from harness import auth, free_port
+
+
+class FakeCollector:
+    """An OTLP/HTTP trace receiver on 127.0.0.1: keeps every span it is sent."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.spans: list[dict] = []
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with collector.lock:
+                    collector.requests.append(f"{self.path} {self.headers.get('Content-Type')}")
+                if self.path != "/v1/traces":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                export = ExportTraceServiceRequest()
+                export.ParseFromString(body)
+                collector.add(export)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def add(self, export: ExportTraceServiceRequest) -> None:
+        found = []
+        for resource_spans in export.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    found.append({
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "kind": span.kind,
+                        "attributes": {a.key: a.value for a in span.attributes},
+                        "links": [(l.trace_id.hex(), l.span_id.hex()) for l in span.links],
+                        "service": resource.get("service.name"),
+                    })
+        with self.lock:
+            self.spans += found
+
+    def named(self, name: str) -> list[dict]:
+        with self.lock:
+            return [s for s in self.spans if s["name"] == name]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def poll(what: str, condition, bound: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(interval)
+    pytest.fail(f"{what}: not within {bound} s", pytrace=False)
+
+
+def stored_trace_contexts(pg) -> list[str]:
+    """The events' trace_context column, one text per event (empty for NULL), in log order."""
+    r = pg._run([str(pg.bindir / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+                 "-At", "-c", "SELECT coalesce(trace_context::text, '') FROM events ORDER BY position"])
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
+
+
+@pytest.mark.timeout(120)
+def test_serve_exports_the_request_append_and_projection_spans_of_one_change(pg, server_factory):
+    with FakeCollector() as collector:
+        server = server_factory(pg.url, env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds between exports
+        })
+        server.start()
+        key = server.create_user("traced")
+        r = requests.post(server.base + "/api/v1/todos", json={"title": "follow me"},
+                          headers={**auth(key), "X-Request-Id": "campaign-trace-1"}, timeout=15)
+        assert r.status_code == 201, r.text
+
+        request = poll("a span for POST /api/v1/todos", lambda: collector.named("POST /api/v1/todos"))[0]
+        assert request["service"] == "almanac"
+        assert request["attributes"]["http.route"].string_value == "/api/v1/todos"
+        assert request["attributes"]["http.response.status_code"].int_value == 201
+        assert request["attributes"]["almanac.request_id"].string_value == "campaign-trace-1"
+        assert "url.path" not in request["attributes"]
+
+        def append_of_request():
+            return [s for s in collector.named("event_store.append")
+                    if s["trace_id"] == request["trace_id"] and s["parent_span_id"] == request["span_id"]]
+
+        append = poll("an append span in the request's trace", append_of_request)[0]
+
+        # The event row keeps the append span's W3C trace context.
+        traceparent = f"00-{append['trace_id']}-{append['span_id']}-01"
+        assert any(traceparent in stored for stored in stored_trace_contexts(pg)), stored_trace_contexts(pg)
+
+        # The embedded projector's batch span links to the append.
+        def linked_projection():
+            return [s for s in collector.named("projection.apply")
+                    if (append["trace_id"], append["span_id"]) in s["links"]]
+
+        poll("a projection.apply span linked to the append", linked_projection)
+        assert all(r.startswith("/v1/traces ") for r in collector.requests), collector.requests
+
+
+@pytest.mark.timeout(60)
+def test_without_an_endpoint_nothing_is_exported_or_stored(pg, server_factory):
+    server = server_factory(pg.url)
+    server.start()
+    key = server.create_user("untraced")
+    r = requests.post(server.base + "/api/v1/todos", json={"title": "quiet"}, headers=auth(key), timeout=15)
+    assert r.status_code == 201, r.text
+    contexts = stored_trace_contexts(pg)
+    assert contexts and all(c == "" for c in contexts), contexts
+    assert "tracing on" not in server.log_text()
