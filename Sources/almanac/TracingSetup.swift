@@ -32,6 +32,7 @@ enum TracingSetup {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> (any Service)? {
         guard isEnabled(environment) else { return nil }
+        try checkSupported(environment)
         var configuration = OTel.Configuration.default
         configuration.serviceName = "almanac"
         configuration.diagnosticLogger = .custom(logger)
@@ -45,5 +46,23 @@ enum TracingSetup {
         InstrumentationSystem.bootstrap(backend.factory)
         logger.info("tracing on: exporting spans over OTLP/HTTP")
         return backend.service
+    }
+
+    /// A tracing setting this binary cannot honour.
+    struct Unsupported: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Refuses, with a message, what swift-otel would otherwise stop the process for
+    /// (`fatalError` for the gRPC exporter left out of the build) or fail on obscurely.
+    static func checkSupported(_ environment: [String: String]) throws {
+        for name in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
+            if let value = environment[name], !["", "http/protobuf", "http/json"].contains(value.lowercased()) {
+                throw Unsupported(description: "\(name)=\(value): only http/protobuf and http/json are built in")
+            }
+        }
+        if let exporter = environment["OTEL_TRACES_EXPORTER"], !["", "otlp"].contains(exporter.lowercased()) {
+            throw Unsupported(description: "OTEL_TRACES_EXPORTER=\(exporter): only otlp (or none) is built in")
+        }
     }
 }

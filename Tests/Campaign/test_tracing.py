@@ -155,3 +155,16 @@ def test_without_an_endpoint_nothing_is_exported_or_stored(pg, server_factory):
     contexts = stored_trace_contexts(pg)
     assert contexts and all(c == "" for c in contexts), contexts
     assert "tracing on" not in server.log_text()
+
+
+@pytest.mark.timeout(60)
+def test_an_unsupported_exporter_protocol_is_refused_with_a_message(pg, server_factory):
+    """swift-otel stops the process (fatalError) for the gRPC exporter this build leaves out:
+    `almanac` refuses it first, with an exit code and a message."""
+    server = server_factory(pg.url, env={
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+    })
+    with pytest.raises(RuntimeError, match="only http/protobuf and http/json are built in"):
+        server.start(wait=30)
+    assert server.proc.returncode > 0, server.proc.returncode
