@@ -8,7 +8,6 @@ nothing and stores no trace context."""
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from harness import auth, free_port
+from harness import auth, free_port, poll
 
 
 class FakeCollector:
@@ -88,16 +87,6 @@ class FakeCollector:
         self.httpd.server_close()
 
 
-def poll(what: str, condition, bound: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(interval)
-    pytest.fail(f"{what}: not within {bound} s", pytrace=False)
-
-
 def stored_trace_contexts(pg) -> list[str]:
     """The events' trace_context column, one text per event (empty for NULL), in log order."""
     r = pg._run([str(pg.bindir / "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
@@ -119,7 +108,7 @@ def test_serve_exports_the_request_append_and_projection_spans_of_one_change(pg,
                           headers={**auth(key), "X-Request-Id": "campaign-trace-1"}, timeout=15)
         assert r.status_code == 201, r.text
 
-        request = poll("a span for POST /api/v1/todos", lambda: collector.named("POST /api/v1/todos"))[0]
+        request = poll("a span for POST /api/v1/todos", lambda: collector.named("POST /api/v1/todos"), 30)[0]
         assert request["service"] == "almanac"
         assert request["attributes"]["http.route"].string_value == "/api/v1/todos"
         assert request["attributes"]["http.response.status_code"].int_value == 201
@@ -130,7 +119,7 @@ def test_serve_exports_the_request_append_and_projection_spans_of_one_change(pg,
             return [s for s in collector.named("event_store.append")
                     if s["trace_id"] == request["trace_id"] and s["parent_span_id"] == request["span_id"]]
 
-        append = poll("an append span in the request's trace", append_of_request)[0]
+        append = poll("an append span in the request's trace", append_of_request, 30)[0]
 
         # The event row keeps the append span's W3C trace context.
         traceparent = f"00-{append['trace_id']}-{append['span_id']}-01"
@@ -141,7 +130,7 @@ def test_serve_exports_the_request_append_and_projection_spans_of_one_change(pg,
             return [s for s in collector.named("projection.apply")
                     if (append["trace_id"], append["span_id"]) in s["links"]]
 
-        poll("a projection.apply span linked to the append", linked_projection)
+        poll("a projection.apply span linked to the append", linked_projection, 30)
         assert all(r.startswith("/v1/traces ") for r in collector.requests), collector.requests
 
 

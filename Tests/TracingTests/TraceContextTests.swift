@@ -39,90 +39,94 @@ struct TraceContextTests {
         }
     }
 
+    /// The test app with `tracer` scoped to it, and a user.
+    static func withTracedApp(
+        _ tracer: InMemoryTracer,
+        _ body: @Sendable (TestApp, (id: Int64, authorization: String)) async throws -> Void
+    ) async throws {
+        try await withTracer(tracer) {
+            try await TestApp.run { app in try await body(app, try await app.user("ada")) }
+        }
+    }
+
     @Test func aTodoCreatedThroughTheAPIIsFollowedToTheEnvelopeAndTheProjection() async throws {
         let tracer = InMemoryTracer()
-        try await withTracer(tracer) {
-            try await TestApp.run { app in
-                let ada = try await app.user("ada")
-                let response = try await app.send(
-                    .post,
-                    "/api/v1/todos",
-                    auth: ada.authorization,
-                    json: #"{"title": "traced"}"#,
-                    headers: [HTTPField.Name("X-Request-Id")!: "trace-me-1"]
-                )
-                #expect(response.status == .created)
+        try await Self.withTracedApp(tracer) { app, ada in
+            let response = try await app.send(
+                .post,
+                "/api/v1/todos",
+                auth: ada.authorization,
+                json: #"{"title": "traced"}"#,
+                headers: [HTTPField.Name("X-Request-Id")!: "trace-me-1"]
+            )
+            #expect(response.status == .created)
 
-                // The request span, and the append span as its child in the same trace.
-                let request = try #require(Self.spans(tracer, named: "POST /api/v1/todos").first)
-                #expect(request.kind == .server)
-                #expect(request.attributes["http.route"]?.toSpanAttribute() == "/api/v1/todos")
-                #expect(request.attributes["http.response.status_code"]?.toSpanAttribute() == 201)
-                #expect(request.attributes["almanac.request_id"]?.toSpanAttribute() == "trace-me-1")
-                #expect(request.attributes["url.path"] == nil)
-                let append = try #require(
-                    Self.spans(tracer, named: "event_store.append").first { $0.traceID == request.traceID }
-                )
-                #expect(append.parentSpanID == request.spanID)
-                #expect(append.attributes["almanac.stream_id"]?.toSpanAttribute() == .int64(ada.id))
+            // The request span, and the append span as its child in the same trace.
+            let request = try #require(Self.spans(tracer, named: "POST /api/v1/todos").first)
+            #expect(request.kind == .server)
+            #expect(request.attributes["http.route"]?.toSpanAttribute() == "/api/v1/todos")
+            #expect(request.attributes["http.response.status_code"]?.toSpanAttribute() == 201)
+            #expect(request.attributes["almanac.request_id"]?.toSpanAttribute() == "trace-me-1")
+            #expect(request.attributes["url.path"] == nil)
+            let append = try #require(
+                Self.spans(tracer, named: "event_store.append").first { $0.traceID == request.traceID }
+            )
+            #expect(append.parentSpanID == request.spanID)
+            #expect(append.attributes["almanac.stream_id"]?.toSpanAttribute() == .int64(ada.id))
 
-                // The event row holds the append span's context.
-                let events = try await app.services.store.readStream(ada.id)
-                let created = try #require(events.last)
-                let stored: [String: String] = [
-                    InMemoryTracer.traceIDKey: append.traceID, InMemoryTracer.spanIDKey: append.spanID,
-                ]
-                #expect(created.traceContext == stored)
+            // The event row holds the append span's context.
+            let events = try await app.services.store.readStream(ada.id)
+            let created = try #require(events.last)
+            let stored: [String: String] = [
+                InMemoryTracer.traceIDKey: append.traceID, InMemoryTracer.spanIDKey: append.spanID,
+            ]
+            #expect(created.traceContext == stored)
 
-                // The relay puts it into the envelope, and links its publish span to it.
-                let publisher = RecordingPublisher()
-                try await OutboxRelay(store: app.services.store, publisher: publisher).drainCommitted()
-                let message = try #require(
-                    publisher.published.withLock { $0 }.first { $0.eventID == created.eventID.uuidString.lowercased() }
-                )
-                #expect(try BusEnvelope(decoding: message).traceContext == stored)
-                #expect(try BusEnvelope.Hint(decoding: message).traceContext == stored)
-                let publishes = Self.spans(tracer, named: "relay.publish")
-                #expect(!publishes.isEmpty && publishes.allSatisfy { $0.kind == .producer })
-                #expect(
-                    publishes.contains { batch in
-                        Self.linked(batch).contains { $0.traceID == append.traceID && $0.spanID == append.spanID }
-                    }
-                )
+            // The relay puts it into the envelope, and links its publish span to it.
+            let publisher = RecordingPublisher()
+            try await OutboxRelay(store: app.services.store, publisher: publisher).drainCommitted()
+            let message = try #require(
+                publisher.published.withLock { $0 }.first { $0.eventID == created.eventID.uuidString.lowercased() }
+            )
+            #expect(try BusEnvelope(decoding: message).traceContext == stored)
+            #expect(try BusEnvelope.Hint(decoding: message).traceContext == stored)
+            let publishes = Self.spans(tracer, named: "relay.publish")
+            #expect(!publishes.isEmpty && publishes.allSatisfy { $0.kind == .producer })
+            #expect(
+                publishes.contains { batch in
+                    Self.linked(batch).contains { $0.traceID == append.traceID && $0.spanID == append.spanID }
+                }
+            )
 
-                // The embedded projector's batch span links to it too.
-                let projector = StoreTailingProjector(writer: ProjectionWriter(store: app.services.store))
-                try await projector.drainCommitted()
-                let applied = Self.spans(tracer, named: "projection.apply")
-                #expect(
-                    applied.contains { batch in
-                        Self.linked(batch).contains { $0.traceID == append.traceID && $0.spanID == append.spanID }
-                    }
-                )
-            }
+            // The embedded projector's batch span links to it too.
+            let projector = StoreTailingProjector(writer: ProjectionWriter(store: app.services.store))
+            try await projector.drainCommitted()
+            let applied = Self.spans(tracer, named: "projection.apply")
+            #expect(
+                applied.contains { batch in
+                    Self.linked(batch).contains { $0.traceID == append.traceID && $0.spanID == append.spanID }
+                }
+            )
         }
     }
 
     @Test func aCallersTraceparentIsContinued() async throws {
         let tracer = InMemoryTracer()
-        try await withTracer(tracer) {
-            try await TestApp.run { app in
-                let ada = try await app.user("ada")
-                // The in-memory tracer propagates its own fields (OpenTelemetry's are traceparent).
-                let response = try await app.send(
-                    .get,
-                    "/api/v1/todos",
-                    auth: ada.authorization,
-                    headers: [
-                        HTTPField.Name(InMemoryTracer.traceIDKey)!: "caller-trace",
-                        HTTPField.Name(InMemoryTracer.spanIDKey)!: "caller-span",
-                    ]
-                )
-                #expect(response.status == .ok)
-                let request = try #require(Self.spans(tracer, named: "GET /api/v1/todos").first)
-                #expect(request.traceID == "caller-trace")
-                #expect(request.parentSpanID == "caller-span")
-            }
+        try await Self.withTracedApp(tracer) { app, ada in
+            // The in-memory tracer propagates its own fields (OpenTelemetry's are traceparent).
+            let response = try await app.send(
+                .get,
+                "/api/v1/todos",
+                auth: ada.authorization,
+                headers: [
+                    HTTPField.Name(InMemoryTracer.traceIDKey)!: "caller-trace",
+                    HTTPField.Name(InMemoryTracer.spanIDKey)!: "caller-span",
+                ]
+            )
+            #expect(response.status == .ok)
+            let request = try #require(Self.spans(tracer, named: "GET /api/v1/todos").first)
+            #expect(request.traceID == "caller-trace")
+            #expect(request.parentSpanID == "caller-span")
         }
     }
 
