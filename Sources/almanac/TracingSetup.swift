@@ -45,7 +45,41 @@ enum TracingSetup {
         let backend = try OTel.makeTracingBackend(configuration: configuration)
         InstrumentationSystem.bootstrap(backend.factory)
         logger.info("tracing on: exporting spans over OTLP/HTTP")
-        return backend.service
+        return BoundedFlush(exporter: backend.service, bound: flushBound, logger: logger)
+    }
+
+    /// How long the exporter may take to send the last spans once every other service stopped.
+    static let flushBound: Duration = .seconds(2)
+
+    /// The exporter, given at most `bound` to flush after a graceful shutdown reached it, then
+    /// cancelled: an unreachable collector (whose exports time out after 10 s, and are retried)
+    /// must not hold a stopping process past its `--shutdown-timeout`.
+    struct BoundedFlush: Service {
+        let exporter: any Service
+        let bound: Duration
+        let logger: Logger
+
+        func run() async throws {
+            let exporter = self.exporter
+            let bound = self.bound
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The child task sees this service's graceful shutdown (a task-local).
+                group.addTask { try await exporter.run() }
+                group.addTask {
+                    try? await gracefulShutdown()
+                    try await Task.sleep(for: bound)
+                    throw FlushTimedOut()
+                }
+                do {
+                    try await group.next()
+                } catch is FlushTimedOut {
+                    logger.warning("the span exporter did not flush within \(bound): the last spans are dropped")
+                }
+                group.cancelAll()
+            }
+        }
+
+        struct FlushTimedOut: Error {}
     }
 
     /// A tracing setting this binary cannot honour.

@@ -157,3 +157,41 @@ def test_an_unsupported_exporter_protocol_is_refused_with_a_message(pg, server_f
     with pytest.raises(RuntimeError, match="only http/protobuf and http/json are built in"):
         server.start(wait=30)
     assert server.proc.returncode > 0, server.proc.returncode
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_flushes_the_last_spans(pg, server_factory):
+    """Spans still queued (a minute's schedule delay) are sent when the process stops: the
+    exporter is a service of the group, stopped last."""
+    with FakeCollector() as collector:
+        server = server_factory(pg.url, env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "60000",
+        })
+        server.start()
+        key = server.create_user("flushed")
+        r = requests.post(server.base + "/api/v1/todos", json={"title": "last"}, headers=auth(key), timeout=15)
+        assert r.status_code == 201, r.text
+        assert not collector.named("POST /api/v1/todos")  # still queued
+        elapsed, code = server.terminate(bound=15)
+        assert code == 0, (code, server.log_tail())
+        assert collector.named("POST /api/v1/todos"), collector.requests
+        assert collector.named("event_store.append")
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_with_an_unreachable_collector_exits_in_time(pg, server_factory):
+    """A collector that never answers does not hold the stop: the exporter gets 2 s to flush,
+    then its spans are dropped (a warning), within --shutdown-timeout and with exit code 0."""
+    server = server_factory(pg.url, env={
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    })
+    server.start()
+    key = server.create_user("unheard")
+    r = requests.post(server.base + "/api/v1/todos", json={"title": "lost"}, headers=auth(key), timeout=15)
+    assert r.status_code == 201, r.text
+    elapsed, code = server.terminate(bound=15)
+    assert code == 0, (code, server.log_tail())
+    assert elapsed < 5, elapsed  # --shutdown-timeout's default
+    assert "the span exporter did not flush" in server.log_text()
