@@ -95,18 +95,25 @@ def stored_trace_contexts(pg) -> list[str]:
     return r.stdout.splitlines()
 
 
+def traced_server_with_a_todo(pg, server_factory, endpoint: str, delay_ms: int, headers=None):
+    """`serve` exporting to `endpoint` every `delay_ms`, with one user who created one todo."""
+    server = server_factory(pg.url, env={
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": str(delay_ms),  # milliseconds between exports
+    })
+    server.start()
+    key = server.create_user("traced")
+    r = requests.post(server.base + "/api/v1/todos", json={"title": "follow me"},
+                      headers={**auth(key), **(headers or {})}, timeout=15)
+    assert r.status_code == 201, r.text
+    return server
+
+
 @pytest.mark.timeout(120)
 def test_serve_exports_the_request_append_and_projection_spans_of_one_change(pg, server_factory):
     with FakeCollector() as collector:
-        server = server_factory(pg.url, env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds between exports
-        })
-        server.start()
-        key = server.create_user("traced")
-        r = requests.post(server.base + "/api/v1/todos", json={"title": "follow me"},
-                          headers={**auth(key), "X-Request-Id": "campaign-trace-1"}, timeout=15)
-        assert r.status_code == 201, r.text
+        traced_server_with_a_todo(pg, server_factory, f"http://127.0.0.1:{collector.port}", 100,
+                                  headers={"X-Request-Id": "campaign-trace-1"})
 
         request = poll("a span for POST /api/v1/todos", lambda: collector.named("POST /api/v1/todos"), 30)[0]
         assert request["service"] == "almanac"
@@ -164,14 +171,7 @@ def test_sigterm_flushes_the_last_spans(pg, server_factory):
     """Spans still queued (a minute's schedule delay) are sent when the process stops: the
     exporter is a service of the group, stopped last."""
     with FakeCollector() as collector:
-        server = server_factory(pg.url, env={
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-            "OTEL_BSP_SCHEDULE_DELAY": "60000",
-        })
-        server.start()
-        key = server.create_user("flushed")
-        r = requests.post(server.base + "/api/v1/todos", json={"title": "last"}, headers=auth(key), timeout=15)
-        assert r.status_code == 201, r.text
+        server = traced_server_with_a_todo(pg, server_factory, f"http://127.0.0.1:{collector.port}", 60000)
         assert not collector.named("POST /api/v1/todos")  # still queued
         elapsed, code = server.terminate(bound=15)
         assert code == 0, (code, server.log_tail())
@@ -183,14 +183,7 @@ def test_sigterm_flushes_the_last_spans(pg, server_factory):
 def test_sigterm_with_an_unreachable_collector_exits_in_time(pg, server_factory):
     """A collector that never answers does not hold the stop: the exporter gets 2 s to flush,
     then its spans are dropped (a warning), within --shutdown-timeout and with exit code 0."""
-    server = server_factory(pg.url, env={
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-    })
-    server.start()
-    key = server.create_user("unheard")
-    r = requests.post(server.base + "/api/v1/todos", json={"title": "lost"}, headers=auth(key), timeout=15)
-    assert r.status_code == 201, r.text
+    server = traced_server_with_a_todo(pg, server_factory, f"http://127.0.0.1:{free_port()}", 100)
     elapsed, code = server.terminate(bound=15)
     assert code == 0, (code, server.log_tail())
     assert elapsed < 5, elapsed  # --shutdown-timeout's default
