@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from harness import auth, free_port, poll
+from harness import AlmanacProcess, auth, free_port, poll
 
 
 class FakeCollector:
@@ -70,6 +70,7 @@ class FakeCollector:
                         "attributes": {a.key: a.value for a in span.attributes},
                         "links": [(l.trace_id.hex(), l.span_id.hex()) for l in span.links],
                         "service": resource.get("service.name"),
+                        "instance": resource.get("service.instance.id"),
                     })
         with self.lock:
             self.spans += found
@@ -95,12 +96,17 @@ def stored_trace_contexts(pg) -> list[str]:
     return r.stdout.splitlines()
 
 
-def traced_server_with_a_todo(pg, server_factory, endpoint: str, delay_ms: int, headers=None):
-    """`serve` exporting to `endpoint` every `delay_ms`, with one user who created one todo."""
-    server = server_factory(pg.url, env={
+def otel_env(endpoint: str, delay_ms: int, instance: str = "serve") -> dict[str, str]:
+    return {
         "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
         "OTEL_BSP_SCHEDULE_DELAY": str(delay_ms),  # milliseconds between exports
-    })
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={instance}",
+    }
+
+
+def traced_server_with_a_todo(pg, server_factory, endpoint: str, delay_ms: int, headers=None, extra_args=()):
+    """`serve` exporting to `endpoint` every `delay_ms`, with one user who created one todo."""
+    server = server_factory(pg.url, env=otel_env(endpoint, delay_ms), extra_args=extra_args)
     server.start()
     key = server.create_user("traced")
     r = requests.post(server.base + "/api/v1/todos", json={"title": "follow me"},
@@ -188,3 +194,48 @@ def test_sigterm_with_an_unreachable_collector_exits_in_time(pg, server_factory)
     assert code == 0, (code, server.log_tail())
     assert elapsed < 5, elapsed  # --shutdown-timeout's default
     assert "the span exporter did not flush" in server.log_text()
+
+
+@pytest.mark.timeout(180)
+def test_one_change_is_followed_from_serve_through_the_relay_to_a_kafka_projector(pg, server_factory, workdir):
+    """The distributed shape, each process exporting to one collector: `serve --no-projector`,
+    `relay --bus kafka` and `project --source kafka` (broker: `almanac dev-kafka`). The relay
+    reads the append's trace context from PostgreSQL and puts it in the envelope; the relay's
+    publish span and the projector's batch span, in their own processes, link to the append."""
+    topic = "almanac.tracing"
+    with FakeCollector() as collector:
+        endpoint = f"http://127.0.0.1:{collector.port}"
+        kafka = AlmanacProcess(["dev-kafka", "--brokers", "1", "--topic", topic, "--partitions", "2"],
+                               workdir, "dev-kafka")
+        started = [kafka]
+        try:
+            kafka.start()
+            brokers = kafka.wait_for_output("KAFKA_BROKERS=")
+            bus = ["--database-url", pg.url, "--kafka-brokers", brokers, "--kafka-topic", topic,
+                   "--kafka-group", "tracing-projectors"]
+            relay = AlmanacProcess(["relay", "--bus", "kafka", *bus], workdir, "relay",
+                                   env=otel_env(endpoint, 100, "relay"))
+            projector = AlmanacProcess(
+                ["project", "--source", "kafka", *bus, "--kafka-setting", "session.timeout.ms=6000",
+                 "--kafka-setting", "fetch.wait.max.ms=100"],
+                workdir, "project", env=otel_env(endpoint, 100, "project"))
+            started += [relay, projector]
+            traced_server_with_a_todo(pg, server_factory, endpoint, 100, extra_args=["--no-projector"])
+            relay.start()
+            projector.start()
+
+            request = poll("a span for POST /api/v1/todos", lambda: collector.named("POST /api/v1/todos"), 30)[0]
+            append = poll("the request's append span", lambda: [
+                s for s in collector.named("event_store.append") if s["parent_span_id"] == request["span_id"]], 30)[0]
+            target = (append["trace_id"], append["span_id"])
+            publish = poll("a relay.publish span linked to the append", lambda: [
+                s for s in collector.named("relay.publish") if target in s["links"]], 60)[0]
+            batch = poll("a kafka.projector.batch span linked to the append", lambda: [
+                s for s in collector.named("kafka.projector.batch") if target in s["links"]], 90)[0]
+            assert (request["instance"], publish["instance"], batch["instance"]) == ("serve", "relay", "project")
+            catch_up = poll("the batch's projection.catch_up span", lambda: [
+                s for s in collector.named("projection.catch_up") if s["parent_span_id"] == batch["span_id"]], 30)
+            assert catch_up[0]["trace_id"] == batch["trace_id"]
+        finally:
+            for process in reversed(started):
+                process.stop()
