@@ -82,6 +82,7 @@ public enum AlmanacAPI {
         }
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLog())
+        router.add(middleware: RequestTracing())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestDeadline(limit: configuration.requestTimeout))

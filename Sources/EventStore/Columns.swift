@@ -5,12 +5,12 @@ import PostgresNIO
 extension RecordedEvent {
     static let columns = """
         position, txid::text, stream_id, version, event_id, type, data::text,
-        (extract(epoch FROM recorded_at) * 1000000)::int8
+        (extract(epoch FROM recorded_at) * 1000000)::int8, trace_context::text
         """
 
     init(row: PostgresRow) throws {
-        let (position, txid, stream, version, eventID, type, data, recordedAt) = try row.decode(
-            (Int64, String, Int64, Int64, UUID, String, String, Int64).self
+        let (position, txid, stream, version, eventID, type, data, recordedAt, traceContext) = try row.decode(
+            (Int64, String, Int64, Int64, UUID, String, String, Int64, String?).self
         )
         guard let txid = UInt64(txid) else { throw MalformedTransactionID(text: txid) }
         self.init(
@@ -21,7 +21,8 @@ extension RecordedEvent {
             eventID: eventID,
             type: type,
             data: Array(data.utf8),
-            recordedAt: recordedAt
+            recordedAt: recordedAt,
+            traceContext: traceContext.flatMap(TraceCarrier.decode)
         )
     }
 }

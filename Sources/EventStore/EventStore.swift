@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import PostgresNIO
+import Tracing
 
 /// The event log on PostgreSQL: appends with optimistic concurrency, reads by stream and by
 /// global (gap-safe) position.
@@ -157,6 +158,30 @@ public struct EventStore: Sendable {
         inline: InlineProjection? = nil
     ) async throws -> [RecordedEvent] {
         guard !events.isEmpty else { return [] }
+        return try await withSpan("event_store.append") { span in
+            span.attributes["db.system.name"] = "postgresql"
+            span.attributes["almanac.stream_id"] = stream
+            span.attributes["almanac.expected_version"] = expectedVersion
+            span.attributes["almanac.event_count"] = events.count
+            return try await append(
+                stream: stream,
+                expectedVersion: expectedVersion,
+                events: events,
+                traceContext: TraceCarrier.fields(of: span),
+                on: connection,
+                inline: inline
+            )
+        }
+    }
+
+    private func append(
+        stream: Int64,
+        expectedVersion: Int64,
+        events: [NewEvent],
+        traceContext: [String: String]?,
+        on connection: PostgresConnection,
+        inline: InlineProjection?
+    ) async throws -> [RecordedEvent] {
         let newVersion = expectedVersion + Int64(events.count)
         try await advanceHead(stream: stream, from: expectedVersion, to: newVersion, on: connection)
         let versions = (1...Int64(events.count)).map { expectedVersion + $0 }
@@ -167,8 +192,8 @@ public struct EventStore: Sendable {
         do {
             rows = try await connection.run(
                 """
-                INSERT INTO events (stream_id, version, event_id, type, data)
-                SELECT \(stream), v, e, t, d::jsonb
+                INSERT INTO events (stream_id, version, event_id, type, data, trace_context)
+                SELECT \(stream), v, e, t, d::jsonb, \(traceContext.map(TraceCarrier.encode))::jsonb
                 FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
                 RETURNING \(unescaped: RecordedEvent.columns)
                 """,

@@ -25,6 +25,9 @@ public struct RecordedEvent: Sendable, Hashable {
     public var data: [UInt8]
     /// Microseconds since the epoch.
     public var recordedAt: Int64
+    /// The trace context of the append that wrote the event (`TraceCarrier` fields, e.g.
+    /// `traceparent`); nil when no span was recording.
+    public var traceContext: [String: String]?
 
     public init(
         position: Int64,
@@ -34,7 +37,8 @@ public struct RecordedEvent: Sendable, Hashable {
         eventID: UUID,
         type: String,
         data: [UInt8],
-        recordedAt: Int64
+        recordedAt: Int64,
+        traceContext: [String: String]? = nil
     ) {
         self.position = position
         self.txid = txid
@@ -44,6 +48,7 @@ public struct RecordedEvent: Sendable, Hashable {
         self.type = type
         self.data = data
         self.recordedAt = recordedAt
+        self.traceContext = traceContext
     }
 
     /// Where a reader of the global log continues after this event.

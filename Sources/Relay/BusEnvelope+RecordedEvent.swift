@@ -11,7 +11,8 @@ extension BusEnvelope {
             type: event.type,
             data: event.data,
             recordedAt: event.recordedAt,
-            position: event.position
+            position: event.position,
+            traceContext: event.traceContext
         )
     }
 }

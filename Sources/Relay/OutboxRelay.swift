@@ -3,6 +3,7 @@ public import EventStore
 import Logging
 import PostgresNIO
 public import ServiceLifecycle
+import Tracing
 
 /// `almanac relay`: publishes every event of the global log to the bus, in cursor order, and
 /// advances its checkpoint only after the broker acknowledged the batch (at-least-once: a crash
@@ -28,15 +29,21 @@ public struct OutboxRelay: Service {
         let store = tail.store
         let name = tail.checkpointName
         return { batch, cursor in
-            do {
-                try await publisher.publish(batch.map { BusEnvelope($0).message })
-            } catch {
-                if !Task.isCancelled { RelayMetrics.publishFailed() }
-                throw error
-            }
-            RelayMetrics.published(batch.count)
-            try await store.client.leased {
-                try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
+            // One span per batch, linked to the appends that wrote its events (many traces).
+            try await withSpan("relay.publish", ofKind: .producer) { span in
+                span.attributes["messaging.batch.message_count"] = batch.count
+                span.attributes["almanac.checkpoint"] = name
+                TraceCarrier.link(span, to: batch.lazy.map(\.traceContext))
+                do {
+                    try await publisher.publish(batch.map { BusEnvelope($0).message })
+                } catch {
+                    if !Task.isCancelled { RelayMetrics.publishFailed() }
+                    throw error
+                }
+                RelayMetrics.published(batch.count)
+                try await store.client.leased {
+                    try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ struct Project: AsyncParsableCommand {
     func run() async throws {
         let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
+        let tracing = try TracingSetup.bootstrap(logger: logger).map { [$0] } ?? []
         let projector: AlmanacRuntime.ProjectorSource =
             switch source {
             case "kafka": .bus(.kafka(try kafka.fanOut()))
@@ -42,7 +43,7 @@ struct Project: AsyncParsableCommand {
             let services = try await runtime.services(
                 for: .init(projector: projector, jobs: !noJobs, metrics: metricsSettings)
             )
-            try await AlmanacRuntime.run(services, logger: logger)
+            try await AlmanacRuntime.run(tracing + services, logger: logger)
         }
     }
 }

@@ -25,10 +25,11 @@ struct Relay: AsyncParsableCommand {
     func run() async throws {
         let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
+        let tracing = try TracingSetup.bootstrap(logger: logger).map { [$0] } ?? []
         guard let fanOut = try await bus.fanOut(kafka: kafka, sns: sns) else { return }
         try await database.withRuntime(logger: logger) { runtime in
             try await AlmanacRuntime.run(
-                try await runtime.services(for: .init(relay: fanOut, metrics: metricsSettings)),
+                tracing + (try await runtime.services(for: .init(relay: fanOut, metrics: metricsSettings))),
                 logger: logger
             )
         }

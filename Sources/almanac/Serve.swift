@@ -128,6 +128,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let metricsSettings = metrics.bootstrap()
         let logger = Logger.almanac()
+        let tracing = try TracingSetup.bootstrap(logger: logger).map { [$0] } ?? []
         let mode = AuthMode(rawValue: auth) ?? .apiKey
         if mode == .none {
             logger.warning("authentication is off (--auth none): every request acts as the user 'default'")
@@ -176,7 +177,7 @@ struct Serve: AsyncParsableCommand {
                 maxLagSeconds: readyMaxLagSeconds
             )
             try await AlmanacRuntime.run(
-                try await runtime.services(for: plan),
+                tracing + (try await runtime.services(for: plan)),
                 logger: logger,
                 shutdown: .init(gracefulDeadline: .seconds(shutdownTimeout))
             )

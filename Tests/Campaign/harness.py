@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,18 @@ def tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return "(no log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def poll(what: str, condition, bound: float, interval: float = 0.2):
+    """Polls `condition()` until it returns a truthy value, at most `bound` seconds."""
+    deadline = time.monotonic() + bound
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"{what}: not within {bound} s (last: {last!r})", pytrace=False)
 
 
 # Processes started by this run, so that a run interrupted anyhow can still end them

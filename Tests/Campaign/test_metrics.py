@@ -16,7 +16,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import budget
-from harness import _register, almanac_bin, auth, fail_if, feed_path, free_port, tail
+from harness import _register, almanac_bin, auth, fail_if, feed_path, free_port, poll, tail
 
 SAMPLE_INTERVAL = "1"  # seconds between database samples (lags, horizon, job queue)
 
@@ -60,18 +60,6 @@ class Scrape:
     def labelsets(self, name: str) -> list[dict[str, str]]:
         f = self.family(name)
         return [s.labels for s in f.samples] if f else []
-
-
-def poll(what: str, condition, bound: float, interval: float = 0.2):
-    """Polls `condition()` until it returns a truthy value, at most `bound` seconds."""
-    deadline = time.monotonic() + bound
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"{what}: not within {bound} s (last: {last!r})", pytrace=False)
 
 
 # --- a projector process -------------------------------------------------------------------

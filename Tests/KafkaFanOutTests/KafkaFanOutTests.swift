@@ -3,6 +3,7 @@ import AlmanacTestSupport
 import Domain
 import EventStore
 import Foundation
+import InMemoryTracing
 import Logging
 import PostgresNIO
 import Projector
@@ -10,6 +11,7 @@ import Relay
 import Runtime
 import ServiceLifecycle
 import Testing
+import Tracing
 
 @testable import Bus
 
@@ -107,6 +109,34 @@ struct KafkaFanOutTests {
             try await FanOutChecks.waitForProjection(store, users: users)
         }
         try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
+    }
+
+    /// The trace context travels in the envelope: the projector's batch spans link to the appends
+    /// whose events they apply, and the catch-up transaction is a child of its batch span.
+    @Test func theProjectorsBatchSpansLinkToTheAppendsOfTheirEvents() async throws {
+        let cluster = try Cluster(partitions: 2)
+        defer { cluster.mock.shutdown() }
+        let tracer = InMemoryTracer()
+        try await withTracer(tracer) {
+            try await TestDatabase.withStore { store in
+                let services = AlmanacServices(store: store)
+                let users = try await withSpan("request") { _ in
+                    try await FanOutChecks.writeEvents(services, users: 2, seed: 3)
+                }
+                let appends = tracer.finishedSpans.filter { $0.operationName == "event_store.append" }
+                #expect(!appends.isEmpty)
+                try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "traced")) {
+                    try await FanOutChecks.waitForProjection(store, users: users)
+                }
+                let spans = tracer.finishedSpans
+                let batches = spans.filter { $0.operationName == "kafka.projector.batch" }
+                #expect(batches.allSatisfy { $0.kind == .consumer })
+                let linked = Set(batches.flatMap { $0.links.compactMap(\.context.inMemorySpanContext?.spanID) })
+                #expect(linked == Set(appends.map(\.spanID)))
+                let catchUps = spans.filter { $0.operationName == "projection.catch_up" }
+                #expect(catchUps.contains { catchUp in batches.contains { $0.spanID == catchUp.parentSpanID } })
+            }
+        }
     }
 
     @Test func twoProjectorsInOneGroupSplitThePartitionsAndProduceTheEmbeddedFeeds() async throws {

@@ -4,11 +4,13 @@ import Bus
 import Domain
 import EventStore
 import Foundation
+import InMemoryTracing
 import Logging
 import Relay
 import Runtime
 import ServiceLifecycle
 import Testing
+import Tracing
 
 /// relay -> SNS topic -> SQS queue (moto_server, a real SNS/SQS endpoint on loopback) -> projector.
 @Suite("Fan-out over SNS and SQS", .serialized)
@@ -97,6 +99,32 @@ struct SNSFanOutTests {
                     try await FanOutChecks.waitForProjection(store, users: users)
                 }
                 try await FanOutChecks.expectFeedsEqualFullRegeneration(store, users: users)
+            }
+        }
+    }
+
+    /// The trace context travels in the envelope through SNS and SQS: the projector's batch
+    /// spans link to the appends whose events they apply.
+    @Test func theProjectorsBatchSpansLinkToTheAppendsOfTheirEvents() async throws {
+        let tracer = InMemoryTracer()
+        try await withTracer(tracer) {
+            try await Self.withFanOut(fifo: false) { fanOut, _, _ in
+                try await TestDatabase.withStore(poolSize: 12) { store in
+                    let services = AlmanacServices(store: store)
+                    let users = try await withSpan("request") { _ in
+                        try await FanOutChecks.writeEvents(services, users: 2, seed: 5)
+                    }
+                    let appends = tracer.finishedSpans.filter { $0.operationName == "event_store.append" }
+                    #expect(!appends.isEmpty)
+                    let pipeline = try await Self.pipeline(fanOut, store: store)
+                    try await AlmanacRuntime.withRunning(pipeline, logger: Self.logger) {
+                        try await FanOutChecks.waitForProjection(store, users: users)
+                    }
+                    let batches = tracer.finishedSpans.filter { $0.operationName == "sqs.projector.batch" }
+                    #expect(batches.allSatisfy { $0.kind == .consumer })
+                    let linked = Set(batches.flatMap { $0.links.compactMap(\.context.inMemorySpanContext?.spanID) })
+                    #expect(linked == Set(appends.map(\.spanID)))
+                }
             }
         }
     }

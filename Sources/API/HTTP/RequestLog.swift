@@ -25,7 +25,7 @@ struct RequestLog: RouterMiddleware {
         let id = RequestID.accepted(request.headers[RequestID.field]) ?? RequestID.generate()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(id)"
-        let record = RequestRecord()
+        let record = RequestRecord(requestID: id)
         context.requestRecord = record
         let start = ContinuousClock.now
         var response: Response
@@ -69,9 +69,15 @@ enum RequestID {
     static func generate() -> String { UUID().uuidString.lowercased() }
 }
 
-/// What the inner layers learn about a request for its log line (the authenticated user).
+/// What the inner layers learn about a request for its log line (the authenticated user), and
+/// its id for the request's span.
 final class RequestRecord: Sendable {
+    let requestID: String
     private let user = Mutex<Int64?>(nil)
+
+    init(requestID: String) {
+        self.requestID = requestID
+    }
 
     var userID: Int64? {
         get { user.withLock { $0 } }

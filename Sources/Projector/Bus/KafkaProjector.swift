@@ -2,6 +2,7 @@ public import Bus
 import EventStore
 import Logging
 public import ServiceLifecycle
+import Tracing
 
 /// `almanac project --source kafka`: the projector fed by a Kafka consumer group.
 ///
@@ -66,14 +67,24 @@ public struct KafkaProjector: Service {
     }
 
     func handle(_ batch: [ReceivedMessage]) async throws {
+        // One span per batch, linked to the appends that wrote its events (many traces).
+        try await withSpan("kafka.projector.batch", ofKind: .consumer) { span in
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.batch.message_count"] = batch.count
+            try await handle(batch, span: span)
+        }
+    }
+
+    private func handle(_ batch: [ReceivedMessage], span: any Span) async throws {
         // Messages of partitions revoked since they were received belong to another member now:
         // it receives them again from the last committed offset.
         var batch = batch.filter(subscriber.isCurrent)
         var hints = hints(batch)
+        TraceCarrier.link(span, to: hints.traceContexts)
         var attempt = 0
-        while !hints.isEmpty {
+        while !hints.versions.isEmpty {
             do {
-                try await writer.catchUp(hints)
+                try await writer.catchUp(hints.versions)
                 break
             } catch {
                 if Task.isCancelled { throw CancellationError() }
@@ -101,12 +112,11 @@ public struct KafkaProjector: Service {
     ///
     /// The store is the authority: a message only says which stream moved and to which version;
     /// the events are read from the store (see `ProjectionWriter.catchUp`).
-    private func hints(_ batch: [ReceivedMessage]) -> [Int64: Int64] {
-        var hints: [Int64: Int64] = [:]
+    private func hints(_ batch: [ReceivedMessage]) -> BusHints {
+        var hints = BusHints()
         for received in batch {
             do {
-                let hint = try BusEnvelope.Hint(decoding: received.message)
-                hints[hint.streamID] = max(hints[hint.streamID] ?? 0, hint.version)
+                hints.add(try BusEnvelope.Hint(decoding: received.message))
             } catch {
                 // A message that is not an Almanac envelope can never be applied: skip it, loudly
                 // (its offset is committed with the batch).

@@ -12,7 +12,8 @@ extension RecordedEvent {
             eventID: envelope.eventID,
             type: envelope.type,
             data: envelope.data,
-            recordedAt: envelope.recordedAt
+            recordedAt: envelope.recordedAt,
+            traceContext: envelope.traceContext
         )
     }
 }

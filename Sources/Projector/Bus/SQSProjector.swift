@@ -2,6 +2,7 @@ public import Bus
 import EventStore
 import Logging
 public import ServiceLifecycle
+import Tracing
 
 /// `almanac project --source sqs`: the projector fed by an SQS queue (subscribed to the relay's
 /// SNS topic, raw delivery or the SNS envelope).
@@ -78,12 +79,21 @@ public struct SQSProjector: Service {
 
     /// Applies `messages` and deletes the ones whose streams are now projected.
     func handle(_ messages: [SQSMessage]) async throws {
-        var hints: [Int64: Int64] = [:]
+        // One span per batch, linked to the appends that wrote its events (many traces).
+        try await withSpan("sqs.projector.batch", ofKind: .consumer) { span in
+            span.attributes["messaging.system"] = "aws_sqs"
+            span.attributes["messaging.batch.message_count"] = messages.count
+            try await handle(messages, span: span)
+        }
+    }
+
+    private func handle(_ messages: [SQSMessage], span: any Span) async throws {
+        var hints = BusHints()
         var handles: [Int64: [String]] = [:]
         for message in messages {
             do {
                 let hint = try BusEnvelope.Hint(decoding: try message.busMessage())
-                hints[hint.streamID] = max(hints[hint.streamID] ?? 0, hint.version)
+                hints.add(hint)
                 handles[hint.streamID, default: []].append(message.receiptHandle)
             } catch {
                 // Never applicable: left to the redrive policy (dead-letter queue), loudly.
@@ -96,8 +106,9 @@ public struct SQSProjector: Service {
                 )
             }
         }
-        guard !hints.isEmpty else { return }
-        let moved = hints
+        TraceCarrier.link(span, to: hints.traceContexts)
+        guard !hints.versions.isEmpty else { return }
+        let moved = hints.versions
         let applied = try await whileVisible(messages) { try await apply(moved) }
         let done = applied.flatMap { handles[$0] ?? [] }
         if !done.isEmpty {

@@ -2,6 +2,7 @@ import Domain
 public import EventStore
 import Logging
 import PostgresNIO
+import Tracing
 
 /// Applies events to the calendar projection in PostgreSQL.
 ///
@@ -69,7 +70,22 @@ public struct ProjectionWriter: Sendable {
         -> Report
     {
         let byUser = Dictionary(grouping: events, by: \.streamID)
-        return try await store.withTransaction { connection in
+        // One span per batch, linked to the appends that wrote its events (many traces).
+        return try await withSpan("projection.apply") { span in
+            span.attributes["almanac.event_count"] = events.count
+            span.attributes["almanac.stream_count"] = byUser.count
+            if let checkpoint { span.attributes["almanac.checkpoint"] = checkpoint.name }
+            TraceCarrier.link(span, to: events.lazy.map(\.traceContext))
+            let report = try await apply(byUser, checkpoint: checkpoint)
+            span.attributes["almanac.events_applied"] = report.eventsApplied
+            return report
+        }
+    }
+
+    private func apply(_ byUser: [Int64: [RecordedEvent]], checkpoint: (name: String, cursor: GlobalCursor)?)
+        async throws -> Report
+    {
+        try await store.withTransaction { connection in
             var report = Report()
             for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
                 .decode(String.self)
@@ -105,6 +121,15 @@ public struct ProjectionWriter: Sendable {
     /// logged, counted in `Report.beyondHead`, and only the events the store holds are projected.
     @discardableResult
     public func catchUp(_ hints: [Int64: Int64]) async throws -> Report {
+        try await withSpan("projection.catch_up") { span in
+            span.attributes["almanac.stream_count"] = hints.count
+            let report = try await catchUpInTransaction(hints)
+            span.attributes["almanac.events_applied"] = report.eventsApplied
+            return report
+        }
+    }
+
+    private func catchUpInTransaction(_ hints: [Int64: Int64]) async throws -> Report {
         try await store.withTransaction { connection in
             var report = Report()
             for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
