@@ -160,8 +160,10 @@ def test_series_exist_with_their_types_and_counts_move(pg, server_factory):
     path = feed_path(base, key)
     token = path.rsplit("/", 1)[-1].removesuffix(".ics")
 
-    # The projector runs in this process: the feed answers 200 once projected (503 before).
-    first = poll("the feed is served", lambda: (lambda r: r if r.status_code == 200 else None)(
+    # The projector runs in this process: wait until the feed holds all three todos (served
+    # earlier, it changes once more and the conditional request below would rightly get a 200).
+    first = poll("the feed is served with the three todos", lambda: (
+        lambda r: r if r.status_code == 200 and all(f"SUMMARY:metrics {i}" in r.text for i in range(3)) else None)(
         requests.get(base + path, timeout=10)), 30)
     second = requests.get(base + path, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
     if second.status_code != 304:
