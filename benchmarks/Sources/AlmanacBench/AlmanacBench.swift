@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bus
+import CoreMetrics
 import Foundation
 
 @main
@@ -7,7 +8,7 @@ struct AlmanacBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "almanac-bench",
         abstract:
-            "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes, Kafka and SNS/SQS fan-out.",
+            "Benchmarks of Almanac: full regeneration versus incremental projection, feed serving, writes, Kafka and SNS/SQS fan-out, memory, rebuild.",
         discussion:
             "Starts its own private PostgreSQL and the API in-process. Progress goes to stderr, the table to stdout."
     )
@@ -15,7 +16,7 @@ struct AlmanacBench: AsyncParsableCommand {
     @Flag(help: "The preset that finishes in under 5 minutes on 2 cores (fewer repetitions, shorter load runs).")
     var quick = false
 
-    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes, kafka, sqs.")
+    @Option(help: "Scenarios to run, comma-separated: component, e2e, feed, writes, kafka, sqs, memory, rebuild.")
     var scenarios: String?
 
     @Option(help: "Calendar sizes N, comma-separated.")
@@ -44,6 +45,24 @@ struct AlmanacBench: AsyncParsableCommand {
 
     @Option(help: "wrk threads of the feed-serving scenario.")
     var wrkThreads: Int?
+
+    @Flag(help: "Skip the PostgreSQL ceiling of a create (pgbench) in the writes scenario.")
+    var noWriteCeiling = false
+
+    @Flag(help: "Skip nginx serving the same feed as a static file in the feed scenario.")
+    var noNginx = false
+
+    @Option(help: "Users of the memory scenario, each with --memory-user-todos todos, cached with the largest N.")
+    var memoryUsers: Int?
+
+    @Option(help: "Todos of each user of the memory scenario.")
+    var memoryUserTodos: Int?
+
+    @Option(help: "Events of the rebuild scenario's log (appended to one user's stream, then rebuilt).")
+    var rebuildEvents: Int?
+
+    @Option(help: "Timed rebuilds of the rebuild scenario's log.")
+    var rebuildRepetitions: Int?
 
     @Option(help: "Milliseconds of idle time before each end-to-end write.")
     var pauseMs: Int?
@@ -117,7 +136,9 @@ struct AlmanacBench: AsyncParsableCommand {
             var chosen = Set<Plan.Scenario>()
             for name in scenarios.split(separator: ",") {
                 guard let scenario = Plan.Scenario(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("unknown scenario \(name); use component, e2e, feed, writes, kafka, sqs")
+                    throw ValidationError(
+                        "unknown scenario \(name); use component, e2e, feed, writes, kafka, sqs, memory, rebuild"
+                    )
                 }
                 chosen.insert(scenario)
             }
@@ -146,6 +167,12 @@ struct AlmanacBench: AsyncParsableCommand {
         if let throughputSeconds { plan.throughputSeconds = max(1, throughputSeconds) }
         if let feedSize { plan.feedSize = max(1, feedSize) }
         if let feedConnections { plan.feedConnections = max(1, feedConnections) }
+        plan.writeCeiling = !noWriteCeiling
+        plan.feedNginx = !noNginx
+        if let memoryUsers { plan.memoryUsers = max(0, memoryUsers) }
+        if let memoryUserTodos { plan.memoryUserTodos = max(1, memoryUserTodos) }
+        if let rebuildEvents { plan.rebuildEvents = max(1, rebuildEvents) }
+        if let rebuildRepetitions { plan.rebuildRepetitions = max(1, rebuildRepetitions) }
         if let pauseMs { plan.pauseMilliseconds = max(0, pauseMs) }
         if let wrkThreads { plan.feedThreads = max(1, wrkThreads) }
         if let kafkaSizes { plan.kafkaSizes = try Self.integers(kafkaSizes, "--kafka-sizes") }
@@ -198,6 +225,8 @@ struct AlmanacBench: AsyncParsableCommand {
 
     func run() async throws {
         let plan = try plan()
+        // The server's gauges (the feed cache's bytes for the memory scenario).
+        MetricsSystem.bootstrap(GaugeReadings.shared)
         let outputURL = URL(fileURLWithPath: output).standardizedFileURL
         try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
         var results = RunResults(
@@ -215,7 +244,7 @@ struct AlmanacBench: AsyncParsableCommand {
         if plan.scenarios.contains(.component) {
             ComponentScenario(plan: plan).run(into: &results)
         }
-        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka, .sqs]) {
+        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka, .sqs, .memory, .rebuild]) {
             let server = BenchServer(
                 directory: postgresDir.map { URL(fileURLWithPath: $0) }
                     ?? outputURL.appendingPathComponent("tmp").appendingPathComponent("postgres"),
@@ -236,12 +265,19 @@ struct AlmanacBench: AsyncParsableCommand {
                 if plan.scenarios.contains(.writes) {
                     try await WriteScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
+                if plan.scenarios.contains(.memory) {
+                    try await MemoryScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
                 // Last: they replace the server's projector for a while (and restore it).
                 if plan.scenarios.contains(.kafka) {
                     try await KafkaScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
                 if plan.scenarios.contains(.sqs) {
                     try await SQSScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                // Last of all: it stops the projector while it appends and rebuilds.
+                if plan.scenarios.contains(.rebuild) {
+                    try await RebuildScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
                 return results
             }

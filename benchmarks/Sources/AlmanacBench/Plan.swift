@@ -7,6 +7,8 @@ struct Plan: Sendable {
         case writes
         case kafka
         case sqs
+        case memory
+        case rebuild
     }
 
     /// The SQS queue kinds the `sqs` scenario measures (each behind an SNS topic of the same kind).
@@ -29,6 +31,16 @@ struct Plan: Sendable {
     var feedConnections: Int
     var feedThreads: Int
     var writeClients: [Int]
+    /// Whether the writes scenario measures the PostgreSQL ceiling of a create beside each shape (pgbench).
+    var writeCeiling: Bool
+    /// Whether the feed scenario measures nginx serving the same bytes as a static file beside Almanac.
+    var feedNginx: Bool
+    /// The memory scenario: users of `memoryUserTodos` todos each, cached beside the largest calendar.
+    var memoryUsers: Int
+    var memoryUserTodos: Int
+    /// Events of the rebuild scenario's log (one user's stream), and the timed rebuilds of it.
+    var rebuildEvents: Int
+    var rebuildRepetitions: Int
     var bulkSize: Int
     var pollIntervalMilliseconds: Int
     /// Idle time before each end-to-end write (lets background work of the previous one finish).
@@ -74,6 +86,12 @@ struct Plan: Sendable {
             feedConnections: 32,
             feedThreads: 1,
             writeClients: [1, 16],
+            writeCeiling: true,
+            feedNginx: true,
+            memoryUsers: quick ? 20 : 100,
+            memoryUserTodos: 1_000,
+            rebuildEvents: quick ? 100_000 : 1_000_000,
+            rebuildRepetitions: quick ? 1 : 3,
             bulkSize: 10_000,
             pollIntervalMilliseconds: 1,
             pauseMilliseconds: 0,
@@ -108,6 +126,12 @@ struct Plan: Sendable {
             "feed_connections": "\(feedConnections)",
             "feed_wrk_threads": "\(feedThreads)",
             "write_clients": writeClients.map(String.init).joined(separator: ","),
+            "write_ceiling": "\(writeCeiling)",
+            "feed_nginx": "\(feedNginx)",
+            "memory_users": "\(memoryUsers)",
+            "memory_user_todos": "\(memoryUserTodos)",
+            "rebuild_events": "\(rebuildEvents)",
+            "rebuild_repetitions": "\(rebuildRepetitions)",
             "bulk_size": "\(bulkSize)",
             "poll_interval_ms": "\(pollIntervalMilliseconds)",
             "pause_ms": "\(pauseMilliseconds)",

@@ -17,6 +17,8 @@ struct MarkdownReport {
         out += writes()
         out += kafka()
         out += sqs()
+        out += memory()
+        out += rebuild()
         if !results.notes.isEmpty {
             out += "## Notes\n\n" + results.notes.map { "- \($0)\n" }.joined() + "\n"
         }
@@ -145,14 +147,17 @@ struct MarkdownReport {
                 m.series, grouped(m.n ?? 0), format(m.summary.median), format(m.summary.p95),
                 m.details["latency_p50_ms_median"] ?? "", m.details["latency_p99_ms_median"] ?? "",
                 m.details["connections"] ?? "", m.details["feed_octets"].flatMap { Int($0) }.map(grouped) ?? "",
+                m.details["percent_of_nginx"].map { "\($0) %" } ?? "",
             ]
         }
         guard !rows.isEmpty else { return "" }
         return "## 3. Feed serving (wrk, keep-alive connections)\n\n"
+            + "nginx: the same bytes as a static file with nginx's own ETag, measured the same way in the same run; "
+            + "% of nginx: Almanac's median over nginx's.\n\n"
             + table(
                 [
                     "answer", "N", "answers/s median", "answers/s p95", "latency p50 (ms)", "latency p99 (ms)",
-                    "connections", "feed octets",
+                    "connections", "feed octets", "% of nginx",
                 ],
                 rows
             )
@@ -278,13 +283,22 @@ struct MarkdownReport {
         guard !creates.isEmpty || !bulk.isEmpty else { return "" }
         var out = "## 4. Writes\n\n"
         if !creates.isEmpty {
+            out += "Ceiling: pgbench running the statements of a create (API key lookup, then the transaction: "
+            out += "stream head `FOR UPDATE`, last todo id, head advanced, event and todo row inserted, "
+            out += "`last_todo_id` raised, `pg_notify`) with the clients and users of the row, in a database of its "
+            out += "own in the same cluster, same run; % of ceiling: Almanac's median over the ceiling's.\n\n"
             out += table(
-                ["clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)"],
+                [
+                    "clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)",
+                    "PostgreSQL ceiling (tx/s)", "% of ceiling",
+                ],
                 creates.map {
                     [
                         $0.series, format($0.summary.median), format($0.summary.p95),
                         $0.details["latency_p50_ms"] ?? "",
                         $0.details["latency_p95_ms"] ?? "",
+                        $0.details["ceiling_tx_per_s_median"] ?? "",
+                        $0.details["percent_of_ceiling"].map { "\($0) %" } ?? "",
                     ]
                 }
             )
@@ -301,5 +315,32 @@ struct MarkdownReport {
             )
         }
         return out
+    }
+
+    private func memory() -> String {
+        let rows = results.measurements.filter { $0.scenario == "memory" }.map { m -> [String] in
+            let mib = { (key: String) in m.details[key].flatMap(Double.init).map { format($0 / 1_048_576) } ?? "" }
+            return [
+                m.series, format(m.summary.median), mib("feed_cache_bytes"), mib("limit_bytes"),
+                m.details["within_limit"] ?? "",
+            ]
+        }
+        guard !rows.isEmpty else { return "" }
+        return "## 7. Memory\n\n"
+            + "RSS: VmRSS of the process hosting the API (the harness: its corpora and HTTP client included); "
+            + "feed cache: the bytes the cache counts against its budget; limit: 3 × feed cache + 100 MiB.\n\n"
+            + table(["cached", "RSS (MiB)", "feed cache (MiB)", "limit (MiB)", "RSS ≤ limit"], rows)
+    }
+
+    private func rebuild() -> String {
+        let rows = results.measurements.filter { $0.scenario == "rebuild" }.map { m in
+            [
+                m.series, grouped(m.n ?? 0), m.details["todos"].flatMap { Int($0) }.map(grouped) ?? "",
+                format(m.summary.median), format(m.summary.p95), m.details["seconds_median"] ?? "",
+            ]
+        }
+        guard !rows.isEmpty else { return "" }
+        return "## 8. Rebuild (`almanac rebuild`'s CalendarRebuilder, one transaction)\n\n"
+            + table(["log", "events", "todos", "events/s median", "events/s p95", "seconds (median)"], rows)
     }
 }

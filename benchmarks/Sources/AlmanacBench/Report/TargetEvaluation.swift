@@ -72,6 +72,52 @@ enum TargetEvaluation {
                 reached: notModified.map { $0.summary.median > 10_000 }
             )
         )
+
+        let creates = results.measurements.filter { $0.scenario == "writes" && $0.unit == "creates/s" }
+            .compactMap { m in m.details["percent_of_ceiling"].flatMap(Double.init).map { (m.series, $0) } }
+        checks.append(
+            TargetCheck(
+                target: "creates ≥ 70 % of the PostgreSQL ceiling of the same statements, every client/user shape",
+                measured: creates.isEmpty
+                    ? "not measured" : creates.map { "\($0.0): \(format($0.1)) %" }.joined(separator: "; "),
+                reached: creates.isEmpty ? nil : creates.allSatisfy { $0.1 >= 70 }
+            )
+        )
+
+        let nginx = results.measurements.first { $0.scenario == "feed" && $0.series.hasPrefix("304") }
+            .flatMap { $0.details["percent_of_nginx"].flatMap(Double.init) }
+        checks.append(
+            TargetCheck(
+                target: "feed 304 answers ≥ 50 % of nginx's for the same bytes",
+                measured: nginx.map { "\(format($0)) % of nginx" } ?? "not measured",
+                reached: nginx.map { $0 >= 50 }
+            )
+        )
+
+        let memory = results.measurements.filter { $0.scenario == "memory" }
+        checks.append(
+            TargetCheck(
+                target: "RSS ≤ 3 × cached feed bytes + 100 MiB",
+                measured: memory.isEmpty
+                    ? "not measured"
+                    : memory.map {
+                        "\($0.series): RSS \(format($0.summary.median)) MiB, limit \($0.details["limit_bytes"].flatMap(Double.init).map { format($0 / 1_048_576) } ?? "–") MiB"
+                    }.joined(separator: "; "),
+                reached: memory.isEmpty || memory.contains { $0.details["within_limit"] == "" }
+                    ? nil : memory.allSatisfy { $0.details["within_limit"] == "true" }
+            )
+        )
+
+        let rebuild = results.measurements.first { $0.scenario == "rebuild" }
+        checks.append(
+            TargetCheck(
+                target: "rebuild ≥ 50,000 events/s on 1,000,000 events",
+                measured: rebuild.map { "\(format($0.summary.median)) events/s on \(grouped($0.n ?? 0)) events" }
+                    ?? "not measured",
+                // Only a log of 1,000,000 events or more answers the target.
+                reached: rebuild.flatMap { ($0.n ?? 0) >= 1_000_000 ? $0.summary.median >= 50_000 : nil }
+            )
+        )
         return checks
     }
 }

@@ -5,7 +5,8 @@ import NIOHTTP1
 import Workload
 
 /// Scenario 4: single-todo creates per second with 1 and 16 concurrent clients (each request
-/// one transaction with its event, todo row and NOTIFY), and the bulk completion of 10,000 todos.
+/// one transaction with its event, todo row and NOTIFY), each shape beside the raw PostgreSQL
+/// ceiling of the same statements (`CreateCeiling`, pgbench), and the bulk completion of 10,000 todos.
 struct WriteScenario {
     let plan: Plan
     let calendars: CalendarRegistry
@@ -13,11 +14,27 @@ struct WriteScenario {
     var server: BenchServer.Running { calendars.server }
 
     func run(into results: inout RunResults) async throws {
+        var ceiling: CreateCeiling?
+        if plan.writeCeiling {
+            do {
+                ceiling = try await CreateCeiling.prepare(
+                    server: server,
+                    users: plan.writeClients.max() ?? 1,
+                    directory: server.directory.deletingLastPathComponent().appendingPathComponent("ceiling")
+                )
+            } catch {
+                Progress.log("writes: no PostgreSQL ceiling: \(error)")
+                results.notes.append("writes: the PostgreSQL ceiling was not measured: \(error)")
+            }
+        }
         for clients in plan.writeClients {
             let layouts: [(String, Int)] =
                 clients == 1 ? [("1 user", 1)] : [("one user", 1), ("\(clients) users", clients)]
             for (label, users) in layouts {
                 try await creates(clients: clients, users: users, label: label, into: &results)
+                if let ceiling {
+                    try await measureCeiling(ceiling, clients: clients, users: users, label: label, into: &results)
+                }
             }
         }
         try await bulkCompletion(into: &results)
@@ -57,6 +74,60 @@ struct WriteScenario {
                 ]
             )
         )
+    }
+
+    /// pgbench runs of the create's statements for the shape just measured; the creates' row gets
+    /// the ceiling's median and its percentage of it.
+    private func measureCeiling(
+        _ ceiling: CreateCeiling,
+        clients: Int,
+        users: Int,
+        label: String,
+        into results: inout RunResults
+    ) async throws {
+        let shape = CreateCeiling(
+            pgbench: ceiling.pgbench,
+            psql: ceiling.psql,
+            url: ceiling.url,
+            directory: ceiling.directory.appendingPathComponent("\(users)"),
+            users: users
+        )
+        try FileManager.default.createDirectory(at: shape.directory, withIntermediateDirectories: true)
+        try Data(try shape.script().utf8).write(to: shape.scriptFile)
+        let series = "creates, \(clients) client\(clients == 1 ? "" : "s"), \(label)"
+        var rates: [Double] = []
+        var failed = 0
+        for run in 0...plan.throughputRuns {
+            // Run 0 (1 s) warms the connections and the tables up, as the creates' run 0.
+            let outcome = try await shape.run(clients: clients, seconds: run == 0 ? 1 : plan.throughputSeconds)
+            guard run > 0 else { continue }
+            rates.append(outcome.transactionsPerSecond)
+            failed += outcome.failed
+            Progress.log(
+                "writes: PostgreSQL ceiling, \(series) run \(run)/\(plan.throughputRuns): \(format(outcome.transactionsPerSecond)) tx/s"
+            )
+        }
+        let measured = Measurement(
+            scenario: "writes",
+            series: "ceiling: " + series,
+            unit: "tx/s",
+            samples: rates,
+            details: [
+                "tool": "pgbench -M extended",
+                "failed_transactions": "\(failed)",
+                "seconds_per_run": "\(plan.throughputSeconds)",
+            ]
+        )
+        results.measurements.append(measured)
+        if let index = results.measurements.firstIndex(where: {
+            $0.scenario == "writes" && $0.series == series && $0.unit == "creates/s"
+        }) {
+            let creates = results.measurements[index].summary.median
+            results.measurements[index].details["ceiling_tx_per_s_median"] = format(measured.summary.median)
+            results.measurements[index].details["percent_of_ceiling"] = format(
+                creates / measured.summary.median * 100
+            )
+        }
     }
 
     /// `clients` tasks send creates back to back for the configured time; client i writes as user i % users.

@@ -45,8 +45,9 @@ struct BenchServer {
             try? FileManager.default.removeItem(at: directory)
         }
 
+        let databaseURL = try postgres.databaseURL()
         return try await AlmanacRuntime.withDatabase(
-            .url(try postgres.databaseURL()),
+            .url(databaseURL),
             poolSize: poolSize,
             logger: Self.logger
         ) { runtime in
@@ -62,7 +63,7 @@ struct BenchServer {
                 jobPollInterval: jobPollInterval
             )
             let server = AlmanacRuntime.Background(try await runtime.services(for: plan), logger: Self.logger)
-            let running = Running(runtime: runtime, baseURL: baseURL)
+            let running = Running(runtime: runtime, baseURL: baseURL, databaseURL: databaseURL, directory: directory)
             var outcome: Swift.Result<Result, any Error>
             do {
                 try await running.projection.start("store", [Self.storeProjector(runtime.store)])
@@ -94,13 +95,19 @@ struct BenchServer {
         let runtime: AlmanacRuntime
         var services: AlmanacServices { runtime.services }
         let baseURL: String
+        /// The private cluster's database (the harness's own statements, e.g. the write ceiling, use it).
+        let databaseURL: String
+        /// The private cluster's directory; scratch files go beside it.
+        let directory: URL
         let http: AlmanacHTTP
         /// The projector feeding the calendar tables (the store-tailing one unless a scenario replaced it).
         let projection = ProjectionRunner()
 
-        init(runtime: AlmanacRuntime, baseURL: String) {
+        init(runtime: AlmanacRuntime, baseURL: String, databaseURL: String, directory: URL) {
             self.runtime = runtime
             self.baseURL = baseURL
+            self.databaseURL = databaseURL
+            self.directory = directory
             self.http = AlmanacHTTP(baseURL: baseURL)
         }
 
