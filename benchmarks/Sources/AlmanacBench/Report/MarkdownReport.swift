@@ -101,6 +101,7 @@ struct MarkdownReport {
         let ks = self.ks("e2e", "bulk completion: new feed served")
         var out = "## 2. End to end (HTTP + PostgreSQL)\n\n"
         out += "From sending the write to the feed serving the new bytes (the client polls with If-None-Match), "
+        out += "for a client without `Accept-Encoding` (identity bytes) and for one that accepts gzip (k ≤ 1,000); "
         out += "versus the `full` job (submitted to SUCCESS; the server's own fold + render time in brackets).\n\n"
         var rows: [[String]] = []
         for n in sizes {
@@ -109,6 +110,7 @@ struct MarkdownReport {
                     grouped(n), "single-todo edit",
                     cell(results.find("e2e", "edit: write acknowledged", n: n, k: 1)),
                     cell(results.find("e2e", "edit: new feed served", n: n, k: 1)),
+                    cell(results.find("e2e", "edit: new feed served (gzip)", n: n, k: 1)),
                 ]
             )
             for k in ks {
@@ -117,28 +119,67 @@ struct MarkdownReport {
                     [
                         grouped(n), "bulk completion k = \(grouped(k))",
                         cell(results.find("e2e", "bulk completion: write acknowledged", n: n, k: k)), cell(served),
+                        cell(results.find("e2e", "bulk completion: new feed served (gzip)", n: n, k: k)),
                     ]
                 )
             }
             if let download = results.find("e2e", "feed download, unchanged (200)", n: n) {
-                rows.append([grouped(n), "no change: GET of the cached feed (200)", "", cell(download)])
+                let gzip = results.find("e2e", "feed download, unchanged (200, gzip)", n: n)
+                let octets = gzip.map { m in
+                    [m.details["identity_octets"], m.details["gzip_octets"]].map {
+                        $0.flatMap(Int.init).map(grouped) ?? "?"
+                    }
+                }
+                rows.append(
+                    [
+                        grouped(n),
+                        "no change: GET of the cached feed (200)"
+                            + (octets.map { ", \($0[0]) / \($0[1]) octets" } ?? ""),
+                        "", cell(download), cell(gzip),
+                    ]
+                )
             }
             if let job = results.find("e2e", "full job: submitted to SUCCESS", n: n) {
                 let server = results.find("e2e", "full job: server regeneration (duration_ms)", n: n)
                 let matches = job.details["matches_incremental"].map { ", matches incremental: \($0)" } ?? ""
                 rows.append(
-                    [grouped(n), "**full job**", "", cell(job) + (server.map { " (\(cell($0)))" } ?? "") + matches]
+                    [grouped(n), "**full job**", "", cell(job) + (server.map { " (\(cell($0)))" } ?? "") + matches, ""]
                 )
             }
         }
-        out += table(["N", "change", "write acknowledged", "new feed served"], rows)
+        out += table(["N", "change", "write acknowledged", "new feed served", "new feed served, gzip client"], rows)
         out += ratios(
             "e2e",
             sizes: sizes,
             ks: ks,
             what: "full job / incremental (new feed served), medians of the same run"
         )
+        out += stages()
         return out
+    }
+
+    /// The bulk completion measured stage by stage (gzip client).
+    private func stages() -> String {
+        let points = results.measurements.filter {
+            $0.scenario == "e2e" && $0.series == "stages (gzip): new feed served"
+        }
+        guard !points.isEmpty else { return "" }
+        let rows = points.map { served -> [String] in
+            let n = served.n ?? 0
+            let k = served.k ?? 0
+            let ack = results.find("e2e", "stages (gzip): write acknowledged", n: n, k: k)
+            let projected = results.find("e2e", "stages (gzip): projection committed", n: n, k: k)
+            return [
+                grouped(n), grouped(k), cell(ack), cell(projected), cell(served),
+                ack?.details["gzip_octets"].flatMap(Int.init).map(grouped) ?? "",
+            ]
+        }
+        return "Bulk completion stage by stage, gzip client (ms since the write was sent; the feed is fetched "
+            + "only once the projection has committed):\n\n"
+            + table(
+                ["N", "k", "write acknowledged", "projection committed", "new feed served", "gzip octets"],
+                rows
+            )
     }
 
     private func feed() -> String {
@@ -286,17 +327,21 @@ struct MarkdownReport {
             out += "Ceiling: pgbench running the statements of a create (API key lookup, then the transaction: "
             out += "stream head `FOR UPDATE`, last todo id, head advanced, event and todo row inserted, "
             out += "`last_todo_id` raised, `pg_notify`) with the clients and users of the row, in a database of its "
-            out += "own in the same cluster, same run; % of ceiling: Almanac's median over the ceiling's.\n\n"
+            out += "own in the same cluster, same run; % of ceiling: Almanac's median over the ceiling's. "
+            out += "Projector stopped: the same shape with the store-tailing projector stopped (creates/s median, "
+            out += "latency p50).\n\n"
             out += table(
                 [
                     "clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)",
-                    "PostgreSQL ceiling (tx/s)", "% of ceiling",
+                    "projector stopped", "PostgreSQL ceiling (tx/s)", "% of ceiling",
                 ],
                 creates.map {
                     [
                         $0.series, format($0.summary.median), format($0.summary.p95),
                         $0.details["latency_p50_ms"] ?? "",
                         $0.details["latency_p95_ms"] ?? "",
+                        ($0.details["projector_stopped_creates_per_s_median"] ?? "")
+                            + ($0.details["projector_stopped_latency_p50_ms"].map { " (\($0) ms)" } ?? ""),
                         $0.details["ceiling_tx_per_s_median"] ?? "",
                         $0.details["percent_of_ceiling"].map { "\($0) %" } ?? "",
                     ]

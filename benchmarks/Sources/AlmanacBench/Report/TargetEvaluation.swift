@@ -1,6 +1,6 @@
 import Foundation
 
-/// The targets of issue #4, checked against this run's measurements (never assumed).
+/// The targets of issues #4 and #12, checked against this run's measurements (never assumed).
 enum TargetEvaluation {
     static func evaluate(_ results: RunResults) -> [TargetCheck] {
         var checks: [TargetCheck] = []
@@ -15,6 +15,42 @@ enum TargetEvaluation {
                         + (regeneration.map { "; with the fold of all events \(format($0.summary.median)) ms" } ?? "")
                 } ?? "not measured",
                 reached: render.map { $0.summary.median < 150 }
+            )
+        )
+
+        checks.append(
+            TargetCheck(
+                target: "full render of N = 100,000 components in-process < 100 ms (p50; issue #12)",
+                measured: render.map { "render + assemble \(format($0.summary.median)) ms" } ?? "not measured",
+                reached: render.map { $0.summary.median < 100 }
+            )
+        )
+
+        let gzipBulk = results.find("e2e", "bulk completion: new feed served (gzip)", n: 100_000, k: 1_000)
+        checks.append(
+            TargetCheck(
+                target:
+                    "gzip client: bulk completion of k = 1,000 in N = 100,000, write -> new feed served, p50 < 50 ms",
+                measured: gzipBulk.map { "\(format($0.summary.median)) ms" } ?? "not measured",
+                reached: gzipBulk.map { $0.summary.median < 50 }
+            )
+        )
+        let gzipEdit = results.find("e2e", "edit: new feed served (gzip)", n: 100_000, k: 1)
+        checks.append(
+            TargetCheck(
+                target: "gzip client: single-todo edit in N = 100,000, write -> new feed served, p50 < 15 ms",
+                measured: gzipEdit.map { "\(format($0.summary.median)) ms" } ?? "not measured",
+                reached: gzipEdit.map { $0.summary.median < 15 }
+            )
+        )
+        let gzipDownload = results.find("e2e", "feed download, unchanged (200, gzip)", n: 100_000)
+        checks.append(
+            TargetCheck(
+                target: "gzip client: unconditional GET of the unchanged N = 100,000 feed < 10 ms (p50)",
+                measured: gzipDownload.map {
+                    "\(format($0.summary.median)) ms (\($0.details["gzip_octets"].flatMap(Int.init).map(grouped) ?? "?") octets)"
+                } ?? "not measured",
+                reached: gzipDownload.map { $0.summary.median < 10 }
             )
         )
 

@@ -4,6 +4,8 @@ import EventStore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
+import Projector
 import Workload
 
 /// Scenario 2, on real PostgreSQL through HTTP: the time from sending a write to the feed
@@ -34,11 +36,35 @@ struct EndToEndScenario {
             if rep >= plan.warmup { download.append(ms) }
         }
         record(&results, "feed download, unchanged (200)", n: n, samples: download)
+        // The same for a client that accepts gzip (a calendar app does): the compressed blocks kept
+        // in the cache, stitched into one gzip stream.
+        var gzipDownload: [Double] = []
+        var octets: (identity: Int, gzip: Int) = (0, 0)
+        for rep in 0..<(reps + plan.warmup) {
+            let (ms, reply) = try await timed { try await http.feed(calendar.feedURL, ifNoneMatch: nil, gzip: true) }
+            try http.expectSuccess(reply, "GET feed (gzip)")
+            guard reply.headers.first(name: "Content-Encoding") == "gzip" else {
+                throw BenchError("a feed GET with Accept-Encoding: gzip was not answered gzip-encoded")
+            }
+            octets.gzip = reply.body.readableBytes
+            if rep >= plan.warmup { gzipDownload.append(ms) }
+        }
+        octets.identity = try await http.feed(calendar.feedURL, ifNoneMatch: nil).body.readableBytes
+        record(
+            &results,
+            "feed download, unchanged (200, gzip)",
+            n: n,
+            samples: gzipDownload,
+            details: ["identity_octets": "\(octets.identity)", "gzip_octets": "\(octets.gzip)"]
+        )
 
         Progress.log("e2e: N = \(n): single-todo edit x \(reps)")
         let edit = try await timeEdits(calendar, reps: reps, tag: "")
         record(&results, "edit: write acknowledged", n: n, k: 1, samples: edit.ack)
         record(&results, "edit: new feed served", n: n, k: 1, samples: edit.visible)
+        Progress.log("e2e: N = \(n): single-todo edit, gzip client x \(reps)")
+        let gzipEdit = try await timeEdits(calendar, reps: reps, tag: "gz ", gzip: true)
+        record(&results, "edit: new feed served (gzip)", n: n, k: 1, samples: gzipEdit.visible)
 
         var bulk: [(k: Int, visible: Double)] = []
         for k in plan.ks where k <= n {
@@ -55,6 +81,18 @@ struct EndToEndScenario {
             record(&results, "bulk completion: write acknowledged", n: n, k: k, samples: ack)
             record(&results, "bulk completion: new feed served", n: n, k: k, samples: visible)
             bulk.append((k, Summary(visible).median))
+            // The headline sizes (k ≤ 1,000) again with a client that accepts gzip.
+            guard k <= Self.gzipLargestK else { continue }
+            Progress.log("e2e: N = \(n): bulk completion k = \(k), gzip client x \(reps)")
+            var gzipVisible: [Double] = []
+            for rep in 0..<(reps + plan.warmup) {
+                let timing = try await timeCompletion(of: k, in: calendar, gzip: true)
+                if rep >= plan.warmup { gzipVisible.append(timing.visible) }
+            }
+            record(&results, "bulk completion: new feed served (gzip)", n: n, k: k, samples: gzipVisible)
+        }
+        if let k = plan.ks.filter({ $0 <= min(n, Self.gzipLargestK) }).max() {
+            try await timeStages(of: k, in: calendar, reps: reps, into: &results)
         }
 
         Progress.log("e2e: N = \(n): full job x \(plan.fullJobRepetitions)")
@@ -96,7 +134,7 @@ struct EndToEndScenario {
 
     /// Times `reps` single-todo edits (after `plan.warmup` more) of open todos with a deadline,
     /// so that each edit shows in the events feed; `tag` keeps the new titles unique per series.
-    func timeEdits(_ calendar: LoadedCalendar, reps: Int, tag: String) async throws
+    func timeEdits(_ calendar: LoadedCalendar, reps: Int, tag: String, gzip: Bool = false) async throws
         -> (ack: [Double], visible: [Double])
     {
         let n = calendar.n
@@ -105,7 +143,7 @@ struct EndToEndScenario {
         for rep in 0..<(reps + plan.warmup) {
             let id = calendar.open.first { withDeadline.contains($0) && $0 > rep * max(1, n / (reps + 2)) } ?? 1
             let title = "Edited \(UUID().uuidString.prefix(8)) \(tag)r\(rep)"
-            let timing = try await timeWrite(calendar, expecting: Array("SUMMARY:\(title)\r\n".utf8)) {
+            let timing = try await timeWrite(calendar, expecting: Array("SUMMARY:\(title)\r\n".utf8), gzip: gzip) {
                 try await http.send(
                     .PUT,
                     "/api/v1/todos/\(id)",
@@ -122,9 +160,11 @@ struct EndToEndScenario {
     }
 
     /// Times the bulk completion of `k` open todos of `calendar`.
-    func timeCompletion(of k: Int, in calendar: LoadedCalendar) async throws -> (ack: Double, visible: Double) {
+    func timeCompletion(of k: Int, in calendar: LoadedCalendar, gzip: Bool = false) async throws
+        -> (ack: Double, visible: Double)
+    {
         let ids = try await calendar.takeOpen(k)
-        return try await timeWrite(calendar, expecting: nil) {
+        return try await timeWrite(calendar, expecting: nil, gzip: gzip) {
             try await http.send(
                 .POST,
                 "/api/v1/todos/complete",
@@ -135,42 +175,137 @@ struct EndToEndScenario {
     }
 
     /// Sends a write, then polls the feed with If-None-Match until it changes. Checks that the
-    /// served version includes the write and, when given, that the body holds `expecting`.
+    /// served version includes the write and, when given, that the body holds `expecting` (only
+    /// for identity bodies: a gzip client's body stays compressed, its ETag shows the version).
     /// (The Kafka scenario times its writes with it too.)
     func timeWrite(
         _ calendar: LoadedCalendar,
         expecting: [UInt8]?,
+        gzip: Bool = false,
         _ write: () async throws -> AlmanacHTTP.Reply
     ) async throws -> (ack: Double, visible: Double) {
         if plan.pauseMilliseconds > 0 {
             try await Task.sleep(for: .milliseconds(plan.pauseMilliseconds))
         }
         let clock = ContinuousClock()
-        let before = calendar.etag
+        let before = gzip ? Self.gzipTag(calendar.etag) : calendar.etag
         let start = clock.now
         try http.expectSuccess(try await write(), "write")
         let ack = (clock.now - start).milliseconds
         let deadline = start + .seconds(300)
         while clock.now < deadline {
-            let reply = try await http.feed(calendar.feedURL, ifNoneMatch: before)
+            let reply = try await http.feed(calendar.feedURL, ifNoneMatch: before, gzip: gzip)
             if reply.status == .notModified {
                 try await Task.sleep(for: .milliseconds(plan.pollIntervalMilliseconds))
                 continue
             }
             try http.expectSuccess(reply, "GET feed")
             let visible = (clock.now - start).milliseconds
-            let etag = reply.headers.first(name: "ETag") ?? ""
-            calendar.etag = etag
-            let stream = try await calendar.server.services.store.version(of: calendar.userID)
-            guard Self.version(etag) >= stream else {
-                throw BenchError("the feed changed to \(etag) before reaching stream version \(stream)")
-            }
-            if let expecting, !Self.contains(reply.body, expecting) {
-                throw BenchError("the new feed lacks \(String(decoding: expecting, as: UTF8.self))")
-            }
+            try await checkNewFeed(reply, of: calendar, gzip: gzip, expecting: expecting)
             return (ack, visible)
         }
         throw BenchError("the feed of N = \(calendar.n) did not change within 300 s")
+    }
+
+    /// Checks a changed feed (its version includes the stream's newest event; gzip-encoded when
+    /// asked for; `expecting` in an identity body) and remembers its identity ETag.
+    private func checkNewFeed(
+        _ reply: AlmanacHTTP.Reply,
+        of calendar: LoadedCalendar,
+        gzip: Bool,
+        expecting: [UInt8]?
+    ) async throws {
+        let etag = reply.headers.first(name: "ETag") ?? ""
+        if gzip {
+            guard reply.headers.first(name: "Content-Encoding") == "gzip", etag.hasSuffix("-gz\"") else {
+                throw BenchError("a gzip client got \(etag) without gzip encoding")
+            }
+        }
+        calendar.etag = Self.identityTag(etag)
+        let stream = try await calendar.server.services.store.version(of: calendar.userID)
+        guard Self.version(etag) >= stream else {
+            throw BenchError("the feed changed to \(etag) before reaching stream version \(stream)")
+        }
+        if !gzip, let expecting, !Self.contains(reply.body, expecting) {
+            throw BenchError("the new feed lacks \(String(decoding: expecting, as: UTF8.self))")
+        }
+    }
+
+    /// The largest bulk completion also measured with a gzip client and stage by stage.
+    static let gzipLargestK = 1_000
+
+    /// Where the time of a bulk completion of `k` goes, for a client that accepts gzip: the write
+    /// to its 2xx; then to the projection's commit (the calendar's version in PostgreSQL, polled
+    /// every millisecond on a connection of its own); then to the new gzip feed served (GETs sent
+    /// only after the commit; the API's cache learns of it from its LISTEN).
+    private func timeStages(of k: Int, in calendar: LoadedCalendar, reps: Int, into results: inout RunResults)
+        async throws
+    {
+        let n = calendar.n
+        Progress.log("e2e: N = \(n): bulk completion k = \(k), stage by stage, gzip client x \(reps)")
+        let store = calendar.server.services.store
+        let calendars = CalendarStore(logger: store.logger)
+        let clock = ContinuousClock()
+        var stages: (ack: [Double], projected: [Double], served: [Double]) = ([], [], [])
+        var octets = 0
+        for rep in 0..<(reps + plan.warmup) {
+            let ids = try await calendar.takeOpen(k)
+            let target = try await store.version(of: calendar.userID) + 1  // one command, one event
+            let before = Self.gzipTag(calendar.etag)
+            if plan.pauseMilliseconds > 0 {
+                try await Task.sleep(for: .milliseconds(plan.pauseMilliseconds))
+            }
+            let (served, ack, projected, reply) = try await store.client.withConnection { connection in
+                let start = clock.now
+                try http.expectSuccess(
+                    try await http.send(
+                        .POST,
+                        "/api/v1/todos/complete",
+                        auth: calendar.apiKey,
+                        json: AlmanacHTTP.Completion(ids: ids)
+                    ),
+                    "write"
+                )
+                let ack = (clock.now - start).milliseconds
+                let deadline = start + .seconds(300)
+                while (try await calendars.head(user: calendar.userID, on: connection)?.version ?? -1) < target {
+                    guard clock.now < deadline else { throw BenchError("the projection did not reach \(target)") }
+                    try await Task.sleep(for: .milliseconds(plan.pollIntervalMilliseconds))
+                }
+                let projected = (clock.now - start).milliseconds
+                while true {
+                    let reply = try await http.feed(calendar.feedURL, ifNoneMatch: before, gzip: true)
+                    if reply.status != .notModified {
+                        return ((clock.now - start).milliseconds, ack, projected, reply)
+                    }
+                    guard clock.now < deadline else { throw BenchError("the feed did not change within 300 s") }
+                    try await Task.sleep(for: .milliseconds(plan.pollIntervalMilliseconds))
+                }
+            }
+            try http.expectSuccess(reply, "GET feed")
+            try await checkNewFeed(reply, of: calendar, gzip: true, expecting: nil)
+            octets = reply.body.readableBytes
+            if rep >= plan.warmup {
+                stages.ack.append(ack)
+                stages.projected.append(projected)
+                stages.served.append(served)
+            }
+        }
+        let details = ["gzip_octets": "\(octets)"]
+        record(&results, "stages (gzip): write acknowledged", n: n, k: k, samples: stages.ack, details: details)
+        record(&results, "stages (gzip): projection committed", n: n, k: k, samples: stages.projected)
+        record(&results, "stages (gzip): new feed served", n: n, k: k, samples: stages.served)
+    }
+
+    /// The ETag of the gzip representation of the state an identity ETag names (`"v12.g1.events"`
+    /// -> `"v12.g1.events-gz"`), and back.
+    static func gzipTag(_ etag: String) -> String {
+        guard etag.hasSuffix("\""), !etag.hasSuffix("-gz\"") else { return etag }
+        return String(etag.dropLast()) + "-gz\""
+    }
+
+    static func identityTag(_ etag: String) -> String {
+        etag.hasSuffix("-gz\"") ? String(etag.dropLast(4)) + "\"" : etag
     }
 
     /// Whether `needle` occurs in `body` (a feed of N = 100,000 is tens of megabytes: memchr + memcmp).

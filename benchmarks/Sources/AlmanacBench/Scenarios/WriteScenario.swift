@@ -47,6 +47,34 @@ struct WriteScenario {
             keys.append(try await server.services.users.create(name: name).apiKey)
         }
         let series = "creates, \(clients) client\(clients == 1 ? "" : "s"), \(label)"
+        let running = try await createRuns(clients: clients, keys: keys, series: series)
+        // The same shape with the store-tailing projector stopped: how much of a create's cost is
+        // the projection competing for the same cores, connections and WAL flushes.
+        try await server.projection.stop()
+        let alone = try await createRuns(clients: clients, keys: keys, series: series + ", projector stopped")
+        try await server.projection.start("store", [BenchServer.storeProjector(server.services.store)])
+        results.measurements.append(
+            Measurement(
+                scenario: "writes",
+                series: series,
+                unit: "creates/s",
+                samples: running.rates,
+                details: [
+                    "latency_p50_ms": format(running.latency.median),
+                    "latency_p95_ms": format(running.latency.p95),
+                    "requests": "\(running.requests)",
+                    "seconds_per_run": "\(plan.throughputSeconds)",
+                    "projector_stopped_creates_per_s_median": format(Summary(alone.rates).median),
+                    "projector_stopped_latency_p50_ms": format(alone.latency.median),
+                ]
+            )
+        )
+    }
+
+    /// One warm-up run, then `plan.throughputRuns` timed runs of `createLoop`.
+    private func createRuns(clients: Int, keys: [String], series: String) async throws
+        -> (rates: [Double], latency: Summary, requests: Int)
+    {
         var rates: [Double] = []
         var latencies: [Double] = []
         for run in 0...plan.throughputRuns {
@@ -59,21 +87,7 @@ struct WriteScenario {
                 "writes: \(series) run \(run)/\(plan.throughputRuns): \(format(Double(count) / seconds)) creates/s"
             )
         }
-        let latency = Summary(latencies)
-        results.measurements.append(
-            Measurement(
-                scenario: "writes",
-                series: series,
-                unit: "creates/s",
-                samples: rates,
-                details: [
-                    "latency_p50_ms": format(latency.median),
-                    "latency_p95_ms": format(latency.p95),
-                    "requests": "\(latencies.count)",
-                    "seconds_per_run": "\(plan.throughputSeconds)",
-                ]
-            )
-        )
+        return (rates, Summary(latencies), latencies.count)
     }
 
     /// pgbench runs of the create's statements for the shape just measured; the creates' row gets
