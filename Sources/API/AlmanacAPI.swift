@@ -85,9 +85,8 @@ public enum AlmanacAPI {
         router.add(middleware: RequestTracing())
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: RequestDeadline(limit: configuration.requestTimeout))
         if configuration.auth == .none { router.add(middleware: LoopbackGuard()) }
-        let api = router.group("api/v1")
+        let api = router.group("api/v1").add(middleware: RequestDeadline(limit: configuration.requestTimeout))
         api.get("health") { _, _ in Response.json(Array(#"{"status": "ok"}"#.utf8)) }
         Readiness(store: services.store, migrator: try Migrator.bundled(), configuration: configuration.readiness)
             .register(on: api)
@@ -113,7 +112,8 @@ public enum AlmanacAPI {
             cache: cache,
             streamer: streamer,
             lookups: lookups,
-            publicURL: publicURL
+            publicURL: publicURL,
+            deadline: configuration.requestTimeout
         )
         feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)

@@ -13,6 +13,8 @@ struct FeedRoutes {
     let streamer: FeedStreamer
     let lookups: FeedLookups
     let publicURL: PublicURL
+    /// How long an answer that needs the database may take before it is a 503 (`RequestDeadline`).
+    let deadline: Duration
 
     func registerPublic(on router: Router<AppRequestContext>) {
         router.get("feeds/{token}.ics", use: serve)
@@ -63,10 +65,49 @@ struct FeedRoutes {
         return json.bytes
     }
 
+    /// A poll whose token and calendar head are in memory, answered 304, costs no task, timer or
+    /// database round trip (calendar apps poll with If-None-Match far more often than feeds
+    /// change); every other answer runs within the request deadline.
     @Sendable func serve(_ request: Request, context: AppRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
         let variant = try Self.variant(request)
         let gzip = FeedEncoding(accepting: request.headers) == .gzip
+        if let user = lookups.user(token: token), let head = lookups.head(user: user) {
+            let ((etag, encoding), headers) = describe(head, user: user, variant: variant, gzip: gzip)
+            if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
+                FeedMetrics.answered(.notModified, encoding: encoding)
+                return Response(status: .notModified, headers: headers)
+            }
+        }
+        return try await RequestDeadlineRace.within(deadline) {
+            try await answer(request, context: context, token: token, variant: variant, gzip: gzip)
+        }
+    }
+
+    /// The ETag and the headers of a 304 for `head`: gzip when the client accepts it, except
+    /// for calendars streamed past the cache. Conditions are evaluated against the tag of the
+    /// representation that would be sent.
+    private func describe(_ head: CalendarStore.Head, user: Int64, variant: FeedVariant, gzip: Bool)
+        -> (etag: (value: String, encoding: FeedEncoding), headers: HTTPFields)
+    {
+        let encoding = gzip && !cache.isStreamed(user: user, head: head) ? FeedEncoding.gzip : .identity
+        let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
+        let headers: HTTPFields = [
+            .eTag: etag,
+            .lastModified: HTTPDate.string(secondsSinceEpoch: head.updatedAt),
+            .cacheControl: "private, max-age=60",
+            .vary: "Accept-Encoding",
+        ]
+        return ((etag, encoding), headers)
+    }
+
+    private func answer(
+        _ request: Request,
+        context: AppRequestContext,
+        token: String,
+        variant: FeedVariant,
+        gzip: Bool
+    ) async throws -> Response {
         let user: Int64
         if let known = lookups.user(token: token) {
             user = known
@@ -91,16 +132,9 @@ struct FeedRoutes {
                 head = fresh
             }
             // The representation: gzip from the cache's compressed blocks when the client accepts
-            // it; identity otherwise, and for calendars streamed past the cache. Conditions are
-            // evaluated against the tag of the representation that would be sent.
-            let encoding = gzip && !cache.isStreamed(user: user, head: head) ? FeedEncoding.gzip : .identity
-            let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
-            var headers: HTTPFields = [
-                .eTag: etag,
-                .lastModified: HTTPDate.string(secondsSinceEpoch: head.updatedAt),
-                .cacheControl: "private, max-age=60",
-                .vary: "Accept-Encoding",
-            ]
+            // it; identity otherwise, and for calendars streamed past the cache.
+            let ((etag, encoding), described) = describe(head, user: user, variant: variant, gzip: gzip)
+            var headers = described
             if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
                 FeedMetrics.answered(.notModified, encoding: encoding)
                 return Response(status: .notModified, headers: headers)

@@ -5,18 +5,28 @@ import Hummingbird
 /// long as the outage lasts. The handler runs in a child task that is cancelled at the deadline
 /// (PostgresNIO's connection lease honours cancellation); the 503 is written by the request's
 /// own task, which is never cancelled. A streamed body is not covered: it starts after.
+///
+/// The race costs two child tasks and a timer per request, so it is not a router-wide
+/// middleware: it wraps the `api/v1` routes, and the subscription feed applies it itself, only
+/// when it needs the database (a conditional poll answered from memory races nothing).
 struct RequestDeadline<Context: RequestContext>: RouterMiddleware {
     let limit: Duration
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
-        let limit = self.limit
-        let outcome: Response? = try await withoutActuallyEscaping(next) { next in
-            // The child ends before this scope does (structured concurrency), so `next` does not escape.
-            let handler = Handler(next: next)
+        try await RequestDeadlineRace.within(limit) { try await next(request, context) }
+    }
+}
+
+enum RequestDeadlineRace {
+    /// `body`'s response, or a 503 `APIError` when it takes longer than `limit` (`body` is cancelled).
+    static func within(_ limit: Duration, _ body: () async throws -> Response) async throws -> Response {
+        let outcome: Response? = try await withoutActuallyEscaping(body) { body in
+            // The child ends before this scope does (structured concurrency), so `body` does not escape.
+            let handler = Handler(body: body)
             return try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { try await handler.next(request, context) }
+                group.addTask { try await handler.body() }
                 group.addTask {
                     try await Task.sleep(for: limit)
                     return nil
@@ -40,6 +50,6 @@ struct RequestDeadline<Context: RequestContext>: RouterMiddleware {
     }
 
     struct Handler: @unchecked Sendable {
-        let next: (Request, Context) async throws -> Response
+        let body: () async throws -> Response
     }
 }

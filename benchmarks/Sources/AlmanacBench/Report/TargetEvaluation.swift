@@ -19,38 +19,34 @@ enum TargetEvaluation {
         )
 
         checks.append(
-            TargetCheck(
-                target: "full render of N = 100,000 components in-process < 100 ms (p50; issue #12)",
-                measured: render.map { "render + assemble \(format($0.summary.median)) ms" } ?? "not measured",
-                reached: render.map { $0.summary.median < 100 }
+            below(
+                render,
+                100,
+                "full render of N = 100,000 components in-process < 100 ms (p50; issue #12)",
+                what: "render + assemble "
             )
         )
-
-        let gzipBulk = results.find("e2e", "bulk completion: new feed served (gzip)", n: 100_000, k: 1_000)
         checks.append(
-            TargetCheck(
-                target:
-                    "gzip client: bulk completion of k = 1,000 in N = 100,000, write -> new feed served, p50 < 50 ms",
-                measured: gzipBulk.map { "\(format($0.summary.median)) ms" } ?? "not measured",
-                reached: gzipBulk.map { $0.summary.median < 50 }
+            below(
+                results.find("e2e", "bulk completion: new feed served (gzip)", n: 100_000, k: 1_000),
+                50,
+                "gzip client: bulk completion of k = 1,000 in N = 100,000, write -> new feed served, p50 < 50 ms"
             )
         )
-        let gzipEdit = results.find("e2e", "edit: new feed served (gzip)", n: 100_000, k: 1)
         checks.append(
-            TargetCheck(
-                target: "gzip client: single-todo edit in N = 100,000, write -> new feed served, p50 < 15 ms",
-                measured: gzipEdit.map { "\(format($0.summary.median)) ms" } ?? "not measured",
-                reached: gzipEdit.map { $0.summary.median < 15 }
+            below(
+                results.find("e2e", "edit: new feed served (gzip)", n: 100_000, k: 1),
+                15,
+                "gzip client: single-todo edit in N = 100,000, write -> new feed served, p50 < 15 ms"
             )
         )
         let gzipDownload = results.find("e2e", "feed download, unchanged (200, gzip)", n: 100_000)
         checks.append(
-            TargetCheck(
-                target: "gzip client: unconditional GET of the unchanged N = 100,000 feed < 10 ms (p50)",
-                measured: gzipDownload.map {
-                    "\(format($0.summary.median)) ms (\($0.details["gzip_octets"].flatMap(Int.init).map(grouped) ?? "?") octets)"
-                } ?? "not measured",
-                reached: gzipDownload.map { $0.summary.median < 10 }
+            below(
+                gzipDownload,
+                10,
+                "gzip client: unconditional GET of the unchanged N = 100,000 feed < 10 ms (p50)",
+                unit: " ms (\(gzipDownload?.details["gzip_octets"].flatMap(Int.init).map(grouped) ?? "?") octets)"
             )
         )
 
@@ -155,5 +151,20 @@ enum TargetEvaluation {
             )
         )
         return checks
+    }
+
+    /// A target on one measurement's median: below `limit` milliseconds.
+    private static func below(
+        _ measurement: Measurement?,
+        _ limit: Double,
+        _ target: String,
+        what: String = "",
+        unit: String = " ms"
+    ) -> TargetCheck {
+        TargetCheck(
+            target: target,
+            measured: measurement.map { "\(what)\(format($0.summary.median))\(unit)" } ?? "not measured",
+            reached: measurement.map { $0.summary.median < limit }
+        )
     }
 }
