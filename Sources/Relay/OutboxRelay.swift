@@ -53,8 +53,9 @@ public struct OutboxRelay: Service {
         try await tail.run(handle: handler)
     }
 
-    /// Publishes everything committed so far (tests, one-shot use).
-    public func drainCommitted(timeout: Duration = .seconds(30)) async throws {
+    /// Publishes everything committed so far (tests, one-shot use); throws
+    /// `LogTail.DrainTimedOut` when that takes longer than `timeout`.
+    public func drainCommitted(timeout: Duration = .seconds(120)) async throws {
         try await tail.drainCommitted(timeout: timeout, handle: handler)
     }
 }

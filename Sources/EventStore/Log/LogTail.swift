@@ -108,13 +108,28 @@ public struct LogTail: Sendable {
     }
 
     /// Catches up with everything committed, waiting (at most `timeout`) for events held
-    /// behind the horizon by open transactions.
-    public func drainCommitted(timeout: Duration = .seconds(30), handle: Handler) async throws {
+    /// behind the horizon by open transactions; throws `DrainTimedOut` when events committed
+    /// before the call are still unread at the deadline (it never returns short of them).
+    public func drainCommitted(timeout: Duration = .seconds(120), handle: Handler) async throws {
         var cursor = try await checkpoint()
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if try await catchUp(from: &cursor, handle: handle), try await !store.hasEvents(after: cursor) { return }
+            guard ContinuousClock.now < deadline else {
+                throw DrainTimedOut(checkpoint: checkpointName, cursor: cursor, timeout: timeout)
+            }
             try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// A drain that did not reach the end of the log in time (events held behind the horizon
+    /// by a long transaction, or more than could be applied).
+    public struct DrainTimedOut: Error, CustomStringConvertible {
+        public var checkpoint: String
+        public var cursor: GlobalCursor
+        public var timeout: Duration
+        public var description: String {
+            "\(checkpoint): committed events still unread after \(timeout) (read up to \(cursor))"
         }
     }
 

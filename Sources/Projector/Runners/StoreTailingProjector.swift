@@ -45,8 +45,9 @@ public struct StoreTailingProjector: Service {
         try await tail.catchUp(from: &cursor, handle: handler)
     }
 
-    /// Applies everything committed so far, waiting for events behind the horizon.
-    public func drainCommitted(timeout: Duration = .seconds(30)) async throws {
+    /// Applies everything committed so far, waiting for events behind the horizon; throws
+    /// `LogTail.DrainTimedOut` when that takes longer than `timeout`.
+    public func drainCommitted(timeout: Duration = .seconds(120)) async throws {
         try await tail.drainCommitted(timeout: timeout, handle: handler)
     }
 }

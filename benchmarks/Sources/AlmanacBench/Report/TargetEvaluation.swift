@@ -126,7 +126,7 @@ enum TargetEvaluation {
             )
         )
 
-        let memory = results.measurements.filter { $0.scenario == "memory" }
+        let memory = results.measurements.filter { $0.scenario == "memory" && $0.details["baseline"] == nil }
         checks.append(
             TargetCheck(
                 target: "RSS ≤ 3 × cached feed bytes + 100 MiB",
