@@ -55,17 +55,6 @@ public enum RawHTTP {
     public static func get(port: Int, path: String, headers: [String: String] = [:], timeoutSeconds: Int = 5)
         async throws -> Int
     {
-        try await exchange(port: port, path: path, headers: headers, timeoutSeconds: timeoutSeconds).status
-    }
-
-    /// A whole `Connection: close` exchange: the status code and the body after the headers (as
-    /// sent: not de-chunked).
-    public static func exchange(
-        port: Int,
-        path: String,
-        headers: [String: String] = [:],
-        timeoutSeconds: Int = 5
-    ) async throws -> (status: Int, body: [UInt8]) {
         try await NIOThreadPool.singleton.runIfActive {
             let fd = try connect(port: port, timeoutSeconds: timeoutSeconds)
             defer { close(fd) }
@@ -84,12 +73,7 @@ public enum RawHTTP {
             guard head.hasPrefix("HTTP/1.1 "), let code = Int(head.dropFirst(9).prefix(3)) else {
                 throw Failure(description: "not an HTTP response: \(head)")
             }
-            let separator: [UInt8] = Array("\r\n\r\n".utf8)
-            let bodyStart =
-                (0...max(0, response.count - separator.count)).first {
-                    response[$0..<min(response.count, $0 + separator.count)].elementsEqual(separator)
-                }.map { $0 + separator.count } ?? response.count
-            return (code, Array(response[bodyStart...]))
+            return code
         }
     }
 }
