@@ -6,6 +6,8 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import API
+
 /// Log lines kept in memory, for tests that check what a request logs.
 final class CapturedLogs: Sendable {
     struct Line: Sendable {
@@ -82,6 +84,20 @@ struct RequestLogTests {
                     == longest
             )
         }
+    }
+
+    @Test func generatedRequestIDsAreLowerCaseRandomUUIDs() throws {
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let id = RequestID.generate()
+            let parsed = try #require(UUID(uuidString: id), "\(id)")
+            #expect(parsed.uuidString.lowercased() == id)
+            let bytes = withUnsafeBytes(of: parsed.uuid) { Array($0) }
+            #expect(bytes[6] >> 4 == 4, "version 4: \(id)")
+            #expect(bytes[8] >> 6 == 0b10, "RFC 4122 variant: \(id)")
+            seen.insert(id)
+        }
+        #expect(seen.count == 10_000)
     }
 
     @Test func errorAnswersCarryTheRequestID() async throws {

@@ -66,7 +66,34 @@ enum RequestID {
         return value
     }
 
-    static func generate() -> String { UUID().uuidString.lowercased() }
+    /// A random (version 4) UUID in lower case, e.g. `0f5c2a9e-4b1d-4c3e-9a7f-2d6b8e1c0a53`.
+    ///
+    /// Written here rather than `UUID().uuidString.lowercased()`: Foundation's formats through an
+    /// `NSString` and lowercases a copy, and every request pays it (about a tenth of a 304 poll's
+    /// cost in the feed benchmark).
+    static func generate() -> String {
+        var random = SystemRandomNumberGenerator()
+        // Version 4 in the high nibble of byte 6, variant 10 in the top bits of byte 8.
+        let high = (random.next() as UInt64) & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var index = 0
+            func put(_ value: UInt64, nibbles: ClosedRange<Int>) {
+                for nibble in nibbles.reversed() {
+                    if index == 8 || index == 13 || index == 18 || index == 23 {
+                        buffer[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    buffer[index] = digits.utf8Start[Int(value >> UInt64(nibble * 4) & 0xF)]
+                    index += 1
+                }
+            }
+            put(high, nibbles: 0...15)
+            put(low, nibbles: 0...15)
+            return index
+        }
+    }
 }
 
 /// What the inner layers learn about a request for its log line (the authenticated user), and

@@ -21,6 +21,9 @@ struct RequestTracing: RouterMiddleware {
         context: AppRequestContext,
         next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response {
+        // Without a tracer (the default) there is no span to start or context to bind: a
+        // conditional feed poll answered from memory should not pay for them.
+        if InstrumentationSystem.tracer is NoOpTracer { return try await next(request, context) }
         var parent = InstrumentationContext.current ?? .topLevel
         InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HeaderExtractor())
         let method = HTTPMetricLabels.method(request.method)
