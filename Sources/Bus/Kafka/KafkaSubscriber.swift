@@ -157,7 +157,7 @@ public final class KafkaSubscriber: Service {
     }
 
     /// Joins the group and polls until graceful shutdown, cancellation or the iterator is dropped;
-    /// then leaves the group (`rd_kafka_consumer_close`) and destroys the consumer.
+    /// then leaves the group (waiting at most 10 s, see `RDKafkaClient.close`) and destroys the consumer.
     public func run() async throws {
         try self.state.withLockedValue { try $0.run() }
         var failure: (any Error)?

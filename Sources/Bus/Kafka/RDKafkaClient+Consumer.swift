@@ -189,7 +189,7 @@ extension RDKafkaClient {
     }
 
     /// Runs inside a poll on the client's thread: the coordinator answered commit `id`.
-    private static func handleCommitAnswer(
+    static func handleCommitAnswer(
         _ context: CallbackContext,
         id: UInt,
         error: rd_kafka_resp_err_t,

@@ -49,8 +49,15 @@ final class RDKafkaClient: @unchecked Sendable {
     /// The same context, held strongly: usable after `rd_kafka_destroy` released librdkafka's reference.
     let callbackContext: CallbackContext
     private let thread: NIOThreadPool
-    /// `true` until the handle is destroyed.
-    private let liveness = NIOLockedValueBox(true)
+    /// Whether the handle and this client's reference to `pollQueue` are still alive.
+    private struct Liveness {
+        /// `true` until the handle is destroyed.
+        var alive = true
+        /// `true` until the reference to `pollQueue` is released (before a consumer closes).
+        var pollQueueHeld = true
+    }
+
+    private let liveness = NIOLockedValueBox(Liveness())
 
     init(
         kind: Kind,
@@ -98,7 +105,7 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     deinit {
-        guard self.liveness.withLockedValue({ $0 }) else { return }
+        guard self.liveness.withLockedValue({ $0.alive }) else { return }
         // `close()` never ran (e.g. a service that was never started). Destroying a consumer blocks,
         // so hand the handles to the client's thread, which then stops itself.
         let handles = Handles(
@@ -125,10 +132,10 @@ final class RDKafkaClient: @unchecked Sendable {
         let mockCluster: OpaquePointer?
         let context: Unmanaged<CallbackContext>
 
-        func destroy() {
+        func destroy(flags: Int32 = 0) {
             if let pollQueue { rd_kafka_queue_destroy(pollQueue) }
             if let mockCluster { rd_kafka_mock_cluster_destroy(mockCluster) }
-            rd_kafka_destroy(self.handle)
+            rd_kafka_destroy_flags(self.handle, flags)
             // Callbacks can fire until rd_kafka_destroy returns; only now is the context unreachable.
             self.context.release()
         }
@@ -136,17 +143,18 @@ final class RDKafkaClient: @unchecked Sendable {
 
     // MARK: Lifecycle
 
-    /// Closes the consumer (if any), destroys the handle on the client's thread, then stops the thread.
-    func close() async {
+    /// Closes the consumer (if any; waiting at most `consumerCloseTimeout` for it to leave its
+    /// group), destroys the handle on the client's thread, then stops the thread.
+    func close(consumerCloseTimeout: Duration = .seconds(10)) async {
         do {
             try await self.blocking { handle in
-                if self.isConsumer, rd_kafka_consumer_closed(handle) == 0 {
-                    let error = rd_kafka_consumer_close(handle)
-                    if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        self.logger.warning("consumer close failed", metadata: ["error": "\(Self.name(of: error))"])
-                    }
+                guard self.isConsumer else {
+                    self.destroyHandles()
+                    return
                 }
-                self.destroyHandles()
+                self.closeConsumer(handle, timeout: consumerCloseTimeout)
+                // Closed, or given up on: either way destroying must not close it (again) and block.
+                self.destroyHandles(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             }
         } catch {
             self.logger.debug("client already closed", metadata: ["error": "\(error)"])
@@ -160,27 +168,105 @@ final class RDKafkaClient: @unchecked Sendable {
 
     /// Destroys the mock cluster and its host handle on the calling thread (both return quickly).
     func destroyNow() {
-        if self.liveness.withLockedValue({ $0 }) {
+        if self.liveness.withLockedValue({ $0.alive }) {
             self.destroyHandles()
         }
     }
 
     private var isConsumer: Bool { rd_kafka_type(self.handle) == RD_KAFKA_CONSUMER }
 
-    private func destroyHandles() {
-        let wasAlive = self.liveness.withLockedValue { alive in
-            defer { alive = false }
-            return alive
+    /// Leaves the group, serving the rebalances that closing raises, for at most `timeout`.
+    ///
+    /// Not `rd_kafka_consumer_close`, which waits without a bound, and never returned when a
+    /// member was stopped in the middle of a backlog it was committing (`KafkaLongRunTests`).
+    /// librdkafka requires the reference to the consumer queue to be released before the close.
+    /// When the time is up the member is destroyed without leaving: the group's coordinator moves
+    /// its partitions after `session.timeout.ms`, and uncommitted messages are delivered again.
+    private func closeConsumer(_ handle: OpaquePointer, timeout: Duration) {
+        guard rd_kafka_consumer_closed(handle) == 0 else { return }
+        self.releasePollQueue()
+        guard let queue = rd_kafka_queue_new(handle) else {
+            self.logger.warning("consumer close skipped: no queue for it")
+            return
+        }
+        defer { rd_kafka_queue_destroy(queue) }
+        if let error = rd_kafka_consumer_close_queue(handle, queue) {
+            self.logger.warning(
+                "consumer close failed",
+                metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"]
+            )
+            rd_kafka_error_destroy(error)
+            return
+        }
+        let deadline = ContinuousClock.now + timeout
+        while rd_kafka_consumer_closed(handle) == 0 {
+            guard ContinuousClock.now < deadline else {
+                self.logger.warning(
+                    "consumer close timed out: destroying the consumer without leaving its group",
+                    metadata: ["timeout": "\(timeout)"]
+                )
+                return
+            }
+            guard let event = rd_kafka_queue_poll(queue, 100) else { continue }
+            defer { rd_kafka_event_destroy(event) }
+            self.serveWhileClosing(event, handle: handle)
+        }
+    }
+
+    /// What closing forwards to its queue, as events (not `rd_kafka_queue_poll_callback`, which
+    /// aborts the process on an event without a callback, such as fetched messages): rebalances
+    /// are applied like the rebalance callback does; commit answers resume their waiters; fetched
+    /// messages are dropped (uncommitted, they are delivered again after a restart).
+    private func serveWhileClosing(_ event: OpaquePointer, handle: OpaquePointer) {
+        guard let opaque = rd_kafka_opaque(handle) else { return }
+        switch rd_kafka_event_type(event) {
+        case RD_KAFKA_EVENT_REBALANCE:
+            Self.handleRebalance(
+                handle: handle,
+                code: rd_kafka_event_error(event),
+                partitions: rd_kafka_event_topic_partition_list(event),
+                opaque: opaque
+            )
+        case RD_KAFKA_EVENT_OFFSET_COMMIT:
+            Self.handleCommitAnswer(
+                Self.context(opaque),
+                id: UInt(bitPattern: rd_kafka_event_opaque(event)),
+                error: rd_kafka_event_error(event),
+                offsets: rd_kafka_event_topic_partition_list(event)
+            )
+        default:
+            break
+        }
+    }
+
+    /// Releases this client's reference to the consumer queue; `wakeUp` does nothing after.
+    private func releasePollQueue() {
+        let held = self.liveness.withLockedValue { liveness in
+            defer { liveness.pollQueueHeld = false }
+            return liveness.pollQueueHeld
+        }
+        if held, let pollQueue { rd_kafka_queue_destroy(pollQueue) }
+    }
+
+    private func destroyHandles(flags: Int32 = 0) {
+        let (wasAlive, queueHeld) = self.liveness.withLockedValue { liveness in
+            defer { liveness = Liveness(alive: false, pollQueueHeld: false) }
+            return (liveness.alive, liveness.pollQueueHeld)
         }
         guard wasAlive else { return }
-        Handles(handle: self.handle, pollQueue: self.pollQueue, mockCluster: self.mockCluster, context: self.context)
-            .destroy()
+        Handles(
+            handle: self.handle,
+            pollQueue: queueHeld ? self.pollQueue : nil,
+            mockCluster: self.mockCluster,
+            context: self.context
+        )
+        .destroy(flags: flags)
     }
 
     /// Wakes a poll blocked on the client's thread so queued work (a commit, a shutdown) runs now.
     func wakeUp() {
-        self.liveness.withLockedValue { alive in
-            guard alive, let pollQueue = self.pollQueue else { return }
+        self.liveness.withLockedValue { liveness in
+            guard liveness.alive, liveness.pollQueueHeld, let pollQueue = self.pollQueue else { return }
             rd_kafka_queue_yield(pollQueue)
         }
     }
@@ -189,8 +275,8 @@ final class RDKafkaClient: @unchecked Sendable {
 
     /// Runs a non-blocking call on the caller's thread; throws `.shutDown` once the handle is destroyed.
     func nonBlocking<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
-        try self.liveness.withLockedValue { alive in
-            guard alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
+        try self.liveness.withLockedValue { liveness in
+            guard liveness.alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
             return try body(self.handle)
         }
     }
@@ -199,7 +285,7 @@ final class RDKafkaClient: @unchecked Sendable {
     /// for it; `body` receives `nil` instead of the handle once the client has shut down.
     func enqueue(wakingUpPoll: Bool = false, _ body: @escaping @Sendable (OpaquePointer?) -> Void) {
         self.thread.submit { state in
-            guard case .active = state, self.liveness.withLockedValue({ $0 }) else {
+            guard case .active = state, self.liveness.withLockedValue({ $0.alive }) else {
                 body(nil)
                 return
             }
@@ -218,7 +304,7 @@ final class RDKafkaClient: @unchecked Sendable {
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             self.thread.submit { state in
-                guard case .active = state, self.liveness.withLockedValue({ $0 }) else {
+                guard case .active = state, self.liveness.withLockedValue({ $0.alive }) else {
                     continuation.resume(
                         throwing: KafkaError(code: .shutDown, message: "the Kafka client has shut down")
                     )
