@@ -16,6 +16,11 @@ public struct KafkaConfiguration: Sendable {
     public var pollTimeout: Duration
     /// How long the publisher's graceful shutdown waits for unacknowledged messages before failing them.
     public var shutdownFlushTimeout: Duration
+    /// How long the subscriber's shutdown waits for its consumer to leave the group. After that
+    /// the shutdown goes on, and the leaving continues in the background on the consumer's own
+    /// thread (the partitions move to other members once it completes, or after
+    /// `session.timeout.ms`; uncommitted messages are delivered again).
+    public var consumerCloseTimeout: Duration
     /// How long `KafkaSubscriber.commit` waits for the group coordinator to answer before it
     /// throws `commitTimedOut` (the commit may still land later; nothing waits for it).
     public var commitTimeout: Duration
@@ -38,6 +43,7 @@ public struct KafkaConfiguration: Sendable {
         self.pollTimeout = .milliseconds(100)
         self.shutdownFlushTimeout = .seconds(10)
         self.commitTimeout = .seconds(10)
+        self.consumerCloseTimeout = .seconds(10)
         self.bufferHighWatermark = 1000
         self.bufferLowWatermark = 100
     }

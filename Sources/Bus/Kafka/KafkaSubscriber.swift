@@ -157,7 +157,8 @@ public final class KafkaSubscriber: Service {
     }
 
     /// Joins the group and polls until graceful shutdown, cancellation or the iterator is dropped;
-    /// then leaves the group (waiting at most 10 s, see `RDKafkaClient.close`) and destroys the consumer.
+    /// then leaves the group (waiting at most `consumerCloseTimeout`, then going on in the
+    /// background, see `RDKafkaClient.close`) and destroys the consumer.
     public func run() async throws {
         try self.state.withLockedValue { try $0.run() }
         var failure: (any Error)?
@@ -173,7 +174,8 @@ public final class KafkaSubscriber: Service {
             self.logger.error("consuming failed", metadata: ["error": "\(error)"])
             failure = error
         }
-        await self.client.close()
+        let outcome = await self.client.close(consumerCloseTimeout: self.configuration.consumerCloseTimeout)
+        self.closed.withLockedValue { $0 = outcome }
         self.state.withLockedValue { $0.finish() }
         if let failure {
             self.source.finish(failure)
@@ -184,6 +186,14 @@ public final class KafkaSubscriber: Service {
 
     /// At most one high watermark per poll, so the buffer never holds more than twice that.
     private var batchSize: Int { max(1, min(100, self.configuration.bufferHighWatermark)) }
+
+    /// How the consumer's close ended; nil until `run` has closed it.
+    var closeOutcome: RDKafkaClient.CloseOutcome? { self.closed.withLockedValue { $0 } }
+    private let closed = NIOLockedValueBox<RDKafkaClient.CloseOutcome?>(nil)
+
+    /// Whether the consumer's handle has been destroyed (after a close in the background, later
+    /// than `run` returning).
+    var isDestroyed: Bool { self.client.isDestroyed }
 
     /// How many messages the run loop has put into the buffer so far.
     var bufferedTotal: Int { self.state.withLockedValue { $0.bufferedTotal } }

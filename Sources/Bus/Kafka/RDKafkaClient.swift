@@ -143,28 +143,65 @@ final class RDKafkaClient: @unchecked Sendable {
 
     // MARK: Lifecycle
 
+    /// How a client's `close` ended.
+    enum CloseOutcome: Sendable, Equatable {
+        /// A producer, or a consumer that left its group within the timeout: destroyed.
+        case closed
+        /// A consumer still leaving its group when the timeout was up: `close` returned, and the
+        /// client's thread goes on serving the close until librdkafka is done, then destroys it.
+        case stillClosingInBackground
+    }
+
     /// Closes the consumer (if any; waiting at most `consumerCloseTimeout` for it to leave its
     /// group), destroys the handle on the client's thread, then stops the thread.
-    func close(consumerCloseTimeout: Duration = .seconds(10)) async {
+    ///
+    /// Bounded for the caller: when a consumer has not left its group in time, the rest of its
+    /// close (and the destroy, which would wait for the same thing) goes on in the background on
+    /// the client's thread, and `close` returns.
+    @discardableResult
+    func close(consumerCloseTimeout: Duration = .seconds(10)) async -> CloseOutcome {
+        var outcome = CloseOutcome.closed
         do {
-            try await self.blocking { handle in
+            let unfinished = try await self.blocking { handle -> ConsumerClose? in
                 guard self.isConsumer else {
                     self.destroyHandles()
-                    return
+                    return nil
                 }
-                self.closeConsumer(handle, timeout: consumerCloseTimeout)
-                // Closed, or given up on: either way destroying must not close it (again) and block.
-                self.destroyHandles(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+                guard let closing = self.startClosing(handle) else {
+                    // Already closed, or the close could not start: destroying must not close.
+                    self.destroyHandles(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+                    return nil
+                }
+                guard closing.serve(until: .now + consumerCloseTimeout) else { return closing }
+                self.finish(closing)
+                return nil
+            }
+            if let unfinished {
+                outcome = .stillClosingInBackground
+                self.logger.error(
+                    "consumer close timed out: it goes on in the background; the consumer is destroyed once it has left its group",
+                    metadata: ["timeout": "\(consumerCloseTimeout)"]
+                )
+                let thread = self.thread
+                thread.submit { _ in
+                    _ = unfinished.serve(until: nil)
+                    self.finish(unfinished)
+                    thread.shutdownGracefully { _ in }
+                }
             }
         } catch {
             self.logger.debug("client already closed", metadata: ["error": "\(error)"])
         }
-        // No answer can arrive any more.
+        // Nothing waits for an answer any more (one arriving during a background close finds no waiter).
         self.callbackContext.commits.failAll(
             KafkaError(code: .shutDown, message: "the Kafka client has shut down")
         )
-        try? await self.thread.shutdownGracefully()
+        if outcome == .closed { try? await self.thread.shutdownGracefully() }
+        return outcome
     }
+
+    /// Whether the handle has been destroyed.
+    var isDestroyed: Bool { !self.liveness.withLockedValue { $0.alive } }
 
     /// Destroys the mock cluster and its host handle on the calling thread (both return quickly).
     func destroyNow() {
@@ -175,68 +212,38 @@ final class RDKafkaClient: @unchecked Sendable {
 
     private var isConsumer: Bool { rd_kafka_type(self.handle) == RD_KAFKA_CONSUMER }
 
-    /// Leaves the group, serving the rebalances that closing raises, for at most `timeout`.
+    /// Starts leaving the group with `rd_kafka_consumer_close_queue`; nil when the consumer is
+    /// already closed or the close could not start.
     ///
     /// Not `rd_kafka_consumer_close`, which waits without a bound, and never returned when a
-    /// member was stopped in the middle of a backlog it was committing (`KafkaLongRunTests`).
-    /// librdkafka requires the reference to the consumer queue to be released before the close.
-    /// When the time is up the member is destroyed without leaving: the group's coordinator moves
-    /// its partitions after `session.timeout.ms`, and uncommitted messages are delivered again.
-    private func closeConsumer(_ handle: OpaquePointer, timeout: Duration) {
-        guard rd_kafka_consumer_closed(handle) == 0 else { return }
+    /// member was stopped in the middle of a backlog it was committing (`KafkaLongRunTests`): the
+    /// client held its reference to the consumer queue, which librdkafka requires to be released
+    /// before the close.
+    private func startClosing(_ handle: OpaquePointer) -> ConsumerClose? {
+        guard rd_kafka_consumer_closed(handle) == 0 else { return nil }
         self.releasePollQueue()
         guard let queue = rd_kafka_queue_new(handle) else {
             self.logger.warning("consumer close skipped: no queue for it")
-            return
+            return nil
         }
-        defer { rd_kafka_queue_destroy(queue) }
         if let error = rd_kafka_consumer_close_queue(handle, queue) {
             self.logger.warning(
                 "consumer close failed",
                 metadata: ["error": "\(String(cString: rd_kafka_error_string(error)))"]
             )
             rd_kafka_error_destroy(error)
-            return
+            rd_kafka_queue_destroy(queue)
+            return nil
         }
-        let deadline = ContinuousClock.now + timeout
-        while rd_kafka_consumer_closed(handle) == 0 {
-            guard ContinuousClock.now < deadline else {
-                self.logger.warning(
-                    "consumer close timed out: destroying the consumer without leaving its group",
-                    metadata: ["timeout": "\(timeout)"]
-                )
-                return
-            }
-            guard let event = rd_kafka_queue_poll(queue, 100) else { continue }
-            defer { rd_kafka_event_destroy(event) }
-            self.serveWhileClosing(event, handle: handle)
-        }
+        return ConsumerClose(handle: handle, queue: queue)
     }
 
-    /// What closing forwards to its queue, as events (not `rd_kafka_queue_poll_callback`, which
-    /// aborts the process on an event without a callback, such as fetched messages): rebalances
-    /// are applied like the rebalance callback does; commit answers resume their waiters; fetched
-    /// messages are dropped (uncommitted, they are delivered again after a restart).
-    private func serveWhileClosing(_ event: OpaquePointer, handle: OpaquePointer) {
-        guard let opaque = rd_kafka_opaque(handle) else { return }
-        switch rd_kafka_event_type(event) {
-        case RD_KAFKA_EVENT_REBALANCE:
-            Self.handleRebalance(
-                handle: handle,
-                code: rd_kafka_event_error(event),
-                partitions: rd_kafka_event_topic_partition_list(event),
-                opaque: opaque
-            )
-        case RD_KAFKA_EVENT_OFFSET_COMMIT:
-            Self.handleCommitAnswer(
-                Self.context(opaque),
-                id: UInt(bitPattern: rd_kafka_event_opaque(event)),
-                error: rd_kafka_event_error(event),
-                offsets: rd_kafka_event_topic_partition_list(event)
-            )
-        default:
-            break
-        }
+    /// Serves the events queued as the close completed (the last commit answers come with it),
+    /// releases the close's queue, then destroys the handle without closing a second time.
+    private func finish(_ closing: ConsumerClose) {
+        while closing.serveOne(waitingMilliseconds: 0) {}
+        rd_kafka_queue_destroy(closing.queue)
+        self.destroyHandles(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
     }
 
     /// Releases this client's reference to the consumer queue; `wakeUp` does nothing after.
