@@ -52,8 +52,8 @@ struct KafkaLongRunTests {
         }
     }
 
-    /// A consumer that cannot leave its group in time (every broker down as it stops, a close
-    /// timeout of 1 s) must not hold up the shutdown: the close goes on in the background on the
+    /// A consumer that cannot leave its group in time (every broker down as it stops, and no time
+    /// given: a close timeout of zero) must not hold up the shutdown: the close goes on in the background on the
     /// consumer's thread, which destroys the consumer once librdkafka is done (the brokers back),
     /// and the group goes on working for the next member.
     @Test("a consumer close past its timeout finishes in the background, without holding up the shutdown")
@@ -64,7 +64,7 @@ struct KafkaLongRunTests {
             let sent = makeMessages(5_000, keys: (0..<16).map { "user-\($0)" })
             try await withServices([publisher]) { try await publisher.publish(sent) }
 
-            let first = try test.subscriber(group: "close-in-background") { $0.consumerCloseTimeout = .seconds(1) }
+            let first = try test.subscriber(group: "close-in-background") { $0.consumerCloseTimeout = .zero }
             let clock = ContinuousClock()
             var stopping: ContinuousClock.Instant?
             try await withServices([first], shutdownTimeout: .seconds(20)) {
@@ -75,6 +75,9 @@ struct KafkaLongRunTests {
             let elapsed = clock.now - stopping!
             #expect(elapsed < .seconds(3), "the shutdown took \(elapsed)")
             #expect(first.closeOutcome == .stillClosingInBackground)
+            // While the close goes on, other calls fail at once instead of waiting behind it.
+            let lag = await #expect(throws: KafkaError.self) { try await first.lag(timeout: .seconds(1)) }
+            #expect(lag?.code == .shutDown)
             try test.cluster.setBrokerUp(KafkaMockCluster.allBrokers)
             // Bounded by the test's deadline.
             try await eventually { first.isDestroyed }

@@ -53,8 +53,15 @@ final class RDKafkaClient: @unchecked Sendable {
     private struct Liveness {
         /// `true` until the handle is destroyed.
         var alive = true
-        /// `true` until the reference to `pollQueue` is released (before a consumer closes).
+        /// `true` until the reference to `pollQueue` is released (when a consumer starts closing).
         var pollQueueHeld = true
+        /// `true` once a consumer has started closing: from then on only the close uses the
+        /// handle (a commit would need the released queue; a lag query would wait behind a close
+        /// that may go on in the background), so every other call fails with `.shutDown`.
+        var closing = false
+
+        /// Whether calls other than the close may use the handle.
+        var acceptsCalls: Bool { self.alive && !self.closing }
     }
 
     private let liveness = NIOLockedValueBox(Liveness())
@@ -183,7 +190,13 @@ final class RDKafkaClient: @unchecked Sendable {
                     metadata: ["timeout": "\(consumerCloseTimeout)"]
                 )
                 let thread = self.thread
-                thread.submit { _ in
+                thread.submit { state in
+                    guard case .active = state else {
+                        // Not on the client's thread (it is shutting down): blocking here could
+                        // block a caller's thread without a bound, so the consumer is left as is.
+                        self.logger.error("consumer close abandoned: the client's thread is shutting down")
+                        return
+                    }
                     _ = unfinished.serve(until: nil)
                     self.finish(unfinished)
                     thread.shutdownGracefully { _ in }
@@ -221,7 +234,7 @@ final class RDKafkaClient: @unchecked Sendable {
     /// before the close.
     private func startClosing(_ handle: OpaquePointer) -> ConsumerClose? {
         guard rd_kafka_consumer_closed(handle) == 0 else { return nil }
-        self.releasePollQueue()
+        self.beginClosing()
         guard let queue = rd_kafka_queue_new(handle) else {
             self.logger.warning("consumer close skipped: no queue for it")
             return nil
@@ -246,10 +259,14 @@ final class RDKafkaClient: @unchecked Sendable {
         self.destroyHandles(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
     }
 
-    /// Releases this client's reference to the consumer queue; `wakeUp` does nothing after.
-    private func releasePollQueue() {
+    /// Marks the client closing (see `Liveness.closing`) and releases its reference to the
+    /// consumer queue; `wakeUp` does nothing after. On the client's thread.
+    private func beginClosing() {
         let held = self.liveness.withLockedValue { liveness in
-            defer { liveness.pollQueueHeld = false }
+            defer {
+                liveness.pollQueueHeld = false
+                liveness.closing = true
+            }
             return liveness.pollQueueHeld
         }
         if held, let pollQueue { rd_kafka_queue_destroy(pollQueue) }
@@ -257,7 +274,7 @@ final class RDKafkaClient: @unchecked Sendable {
 
     private func destroyHandles(flags: Int32 = 0) {
         let (wasAlive, queueHeld) = self.liveness.withLockedValue { liveness in
-            defer { liveness = Liveness(alive: false, pollQueueHeld: false) }
+            defer { liveness = Liveness(alive: false, pollQueueHeld: false, closing: true) }
             return (liveness.alive, liveness.pollQueueHeld)
         }
         guard wasAlive else { return }
@@ -283,7 +300,9 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Runs a non-blocking call on the caller's thread; throws `.shutDown` once the handle is destroyed.
     func nonBlocking<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
         try self.liveness.withLockedValue { liveness in
-            guard liveness.alive else { throw KafkaError(code: .shutDown, message: "the Kafka client has shut down") }
+            guard liveness.acceptsCalls else {
+                throw KafkaError(code: .shutDown, message: "the Kafka client has shut down")
+            }
             return try body(self.handle)
         }
     }
@@ -291,8 +310,13 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Runs `body` on the client's own thread, after the calls queued before it, without waiting
     /// for it; `body` receives `nil` instead of the handle once the client has shut down.
     func enqueue(wakingUpPoll: Bool = false, _ body: @escaping @Sendable (OpaquePointer?) -> Void) {
+        // Checked before queueing too: behind a close going on in the background, it would wait.
+        guard self.liveness.withLockedValue({ $0.acceptsCalls }) else {
+            body(nil)
+            return
+        }
         self.thread.submit { state in
-            guard case .active = state, self.liveness.withLockedValue({ $0.alive }) else {
+            guard case .active = state, self.liveness.withLockedValue({ $0.acceptsCalls }) else {
                 body(nil)
                 return
             }
@@ -309,9 +333,13 @@ final class RDKafkaClient: @unchecked Sendable {
         wakingUpPoll: Bool = false,
         _ body: @escaping @Sendable (OpaquePointer) throws -> T
     ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        // Checked before queueing too: behind a close going on in the background, it would wait.
+        guard self.liveness.withLockedValue({ $0.acceptsCalls }) else {
+            throw KafkaError(code: .shutDown, message: "the Kafka client has shut down")
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             self.thread.submit { state in
-                guard case .active = state, self.liveness.withLockedValue({ $0.alive }) else {
+                guard case .active = state, self.liveness.withLockedValue({ $0.acceptsCalls }) else {
                     continuation.resume(
                         throwing: KafkaError(code: .shutDown, message: "the Kafka client has shut down")
                     )
