@@ -12,11 +12,7 @@ public struct PrivatePostgres: Sendable {
 
     /// Runs `body` with a fresh cluster.
     public static func with<Result: Sendable>(_ body: (PrivatePostgres) async throws -> Result) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "almanac-private-pg-\(UUID().uuidString.prefix(8))"
-        )
-        let cluster = EmbeddedPostgres(directory: directory, port: try freePort(), logger: TestDatabase.logger)
-        _ = try await NIOThreadPool.singleton.runIfActive { try cluster.start() }
+        let (cluster, directory) = try await started()
         let postgres = PrivatePostgres(cluster: cluster, url: try cluster.databaseURL())
         let outcome: Swift.Result<Result, any Error>
         do {
@@ -29,6 +25,27 @@ public struct PrivatePostgres: Sendable {
             try? FileManager.default.removeItem(at: directory)
         }
         return try outcome.get()
+    }
+
+    /// A started cluster in a fresh folder. `freePort` cannot reserve the port it finds: another
+    /// test can bind it before PostgreSQL does ("could not bind ... Address already in use", seen
+    /// in a full run), so a start that fails is retried on another port, three times at most.
+    private static func started() async throws -> (EmbeddedPostgres, URL) {
+        var attempt = 1
+        while true {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "almanac-private-pg-\(UUID().uuidString.prefix(8))"
+            )
+            let cluster = EmbeddedPostgres(directory: directory, port: try freePort(), logger: TestDatabase.logger)
+            do {
+                _ = try await NIOThreadPool.singleton.runIfActive { try cluster.start() }
+                return (cluster, directory)
+            } catch {
+                try? FileManager.default.removeItem(at: directory)
+                guard attempt < 3 else { throw error }
+                attempt += 1
+            }
+        }
     }
 
     /// `pg_ctl restart -m fast`: every connection drops, open transactions roll back.
