@@ -53,11 +53,10 @@ final class RDKafkaClient: @unchecked Sendable {
     private struct Liveness {
         /// `true` until the handle is destroyed.
         var alive = true
-        /// `true` until the reference to `pollQueue` is released (when a consumer starts closing).
-        var pollQueueHeld = true
-        /// `true` once a consumer has started closing: from then on only the close uses the
-        /// handle (a commit would need the released queue; a lag query would wait behind a close
-        /// that may go on in the background), so every other call fails with `.shutDown`.
+        /// `true` once a consumer has started closing (its reference to `pollQueue` is released
+        /// then) or the handle is destroyed: from then on only the close uses the handle (a commit
+        /// would need the released queue; a lag query would wait behind a close that may go on in
+        /// the background), so every other call fails with `.shutDown`.
         var closing = false
 
         /// Whether calls other than the close may use the handle.
@@ -263,19 +262,16 @@ final class RDKafkaClient: @unchecked Sendable {
     /// consumer queue; `wakeUp` does nothing after. On the client's thread.
     private func beginClosing() {
         let held = self.liveness.withLockedValue { liveness in
-            defer {
-                liveness.pollQueueHeld = false
-                liveness.closing = true
-            }
-            return liveness.pollQueueHeld
+            defer { liveness.closing = true }
+            return !liveness.closing
         }
         if held, let pollQueue { rd_kafka_queue_destroy(pollQueue) }
     }
 
     private func destroyHandles(flags: Int32 = 0) {
         let (wasAlive, queueHeld) = self.liveness.withLockedValue { liveness in
-            defer { liveness = Liveness(alive: false, pollQueueHeld: false, closing: true) }
-            return (liveness.alive, liveness.pollQueueHeld)
+            defer { liveness = Liveness(alive: false, closing: true) }
+            return (liveness.alive, !liveness.closing)
         }
         guard wasAlive else { return }
         Handles(
@@ -290,7 +286,7 @@ final class RDKafkaClient: @unchecked Sendable {
     /// Wakes a poll blocked on the client's thread so queued work (a commit, a shutdown) runs now.
     func wakeUp() {
         self.liveness.withLockedValue { liveness in
-            guard liveness.alive, liveness.pollQueueHeld, let pollQueue = self.pollQueue else { return }
+            guard liveness.acceptsCalls, let pollQueue = self.pollQueue else { return }
             rd_kafka_queue_yield(pollQueue)
         }
     }
