@@ -29,13 +29,7 @@ struct KafkaLongRunTests {
     func stoppingACommittingConsumerMidBacklog() async throws {
         try await withDeadline(.seconds(150), "stops mid-backlog") {
             let test = try TestCluster(partitions: 6)
-            let publisher = try test.publisher()
-            let sent = makeMessages(20_000, keys: (0..<64).map { "user-\($0)" })
-            try await withServices([publisher]) {
-                for chunk in stride(from: 0, to: sent.count, by: 2_000) {
-                    try await publisher.publish(Array(sent[chunk..<min(chunk + 2_000, sent.count)]))
-                }
-            }
+            try await test.publishBacklog(makeMessages(20_000, keys: (0..<64).map { "user-\($0)" }))
             let clock = ContinuousClock()
             for round in 0..<5 {
                 let subscriber = try test.subscriber(group: "stopped-mid-backlog")
@@ -60,9 +54,7 @@ struct KafkaLongRunTests {
     func aCloseThatTimesOutFinishesInTheBackground() async throws {
         try await withDeadline(.seconds(90), "close in the background") {
             let test = try TestCluster(partitions: 3)
-            let publisher = try test.publisher()
-            let sent = makeMessages(5_000, keys: (0..<16).map { "user-\($0)" })
-            try await withServices([publisher]) { try await publisher.publish(sent) }
+            try await test.publishBacklog(makeMessages(5_000, keys: (0..<16).map { "user-\($0)" }), batch: 5_000)
 
             let first = try test.subscriber(group: "close-in-background") { $0.consumerCloseTimeout = .zero }
             let clock = ContinuousClock()

@@ -67,6 +67,17 @@ struct TestCluster {
         try KafkaPublisher(configuration: self.publisherConfiguration(extra: extra), logger: testLogger)
     }
 
+    /// Publishes `messages` as a backlog, in batches of `batch`, with a publisher of its own
+    /// that is shut down before this returns.
+    func publishBacklog(_ messages: [BusMessage], batch: Int = 2_000) async throws {
+        let publisher = try self.publisher()
+        try await withServices([publisher]) {
+            for start in stride(from: 0, to: messages.count, by: batch) {
+                try await publisher.publish(Array(messages[start..<min(start + batch, messages.count)]))
+            }
+        }
+    }
+
     func subscriber(
         group: String,
         extra: [String: String] = [:],
