@@ -55,6 +55,20 @@ public struct RecordedEvent: Sendable, Hashable {
     public var cursor: GlobalCursor { GlobalCursor(txid: txid, position: position) }
 }
 
+/// An event's version in its stream, type and JSON payload: what a fold of the stream reads
+/// (`EventStore.streamEventPayloads`).
+public struct EventPayload: Sendable, Hashable {
+    public var version: Int64
+    public var type: String
+    public var data: [UInt8]
+
+    public init(version: Int64, type: String, data: [UInt8]) {
+        self.version = version
+        self.type = type
+        self.data = data
+    }
+}
+
 /// A place in the global log, ordered by (transaction id, position).
 ///
 /// Positions alone are not commit order; transaction ids below the snapshot horizon are

@@ -21,7 +21,7 @@ public struct CalendarRebuilder: Sendable {
         async throws -> UserCalendar
     {
         var state = UserCalendar()
-        for try await event in try await store.streamEvents(user, through: version, on: connection) {
+        for try await event in try await store.streamEventPayloads(user, through: version, on: connection) {
             state.apply(try EventCoding.decode(type: event.type, data: event.data), version: event.version)
             if event.version % 10_000 == 0 { progress(event.version) }
         }
