@@ -61,6 +61,20 @@ public enum TestDatabase {
         try await withRuntime(poolSize: poolSize) { try await body($0.store) }
     }
 
+    /// A migrated event store on a cluster of the test's own (`PrivatePostgres`), for tests of
+    /// what is cluster-wide (the gap-safe horizon, `pg_stat_activity`), which the tests running
+    /// beside them on the shared cluster would change.
+    public static func withPrivateStore<Result: Sendable>(
+        poolSize: Int = 4,
+        _ body: (EventStore, PrivatePostgres) async throws -> Result
+    ) async throws -> Result {
+        try await PrivatePostgres.with { postgres in
+            try await AlmanacRuntime.withDatabase(.url(postgres.url), poolSize: poolSize, logger: logger) {
+                try await body($0.store, postgres)
+            }
+        }
+    }
+
     /// A fresh migrated database and the composition root on it.
     public static func withRuntime<Result>(
         poolSize: Int = 8,
