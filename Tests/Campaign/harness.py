@@ -43,9 +43,23 @@ def almanac_bin() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now, outside the kernel's ephemeral range: the caller
+    binds it later, and a port from that range (what binding port 0 gives) can meanwhile become
+    the source port of an outgoing connection (as in the Swift tests' freePort)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    candidates = (20000, low - 1) if low > 21000 else (high + 1, 65535)
+    for _ in range(100):
+        port = random.randint(*candidates)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {candidates} after 100 tries")
 
 
 def pg_bindir() -> Path:

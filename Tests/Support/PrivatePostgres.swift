@@ -63,10 +63,43 @@ public struct PrivatePostgres: Sendable {
     }
 }
 
-/// A loopback TCP port nobody listens on right now.
+/// The kernel's range of source ports for outgoing connections
+/// (`/proc/sys/net/ipv4/ip_local_port_range`); nil where it cannot be read.
+public func ephemeralPortRange() -> ClosedRange<Int>? {
+    guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8) else {
+        return nil
+    }
+    let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+    guard bounds.count == 2, bounds[0] <= bounds[1] else { return nil }
+    return bounds[0]...bounds[1]
+}
+
+/// A loopback TCP port nobody listens on right now, outside the kernel's ephemeral range.
+///
+/// The caller binds it later; a port from the ephemeral range (what binding port 0 gives) can
+/// meanwhile become the source port of any outgoing connection of the tests running beside it,
+/// and that bind then fails with "Address already in use" (seen in a full run). Outside the
+/// range, only another explicit bind can take it: ports are drawn at random from 20000 up to the
+/// range's start (or above its end when there is no room below), and one that is bound now is
+/// skipped.
 public func freePort() throws -> Int {
-    let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).wait()
-    defer { try? socket.close().wait() }
-    return socket.localAddress?.port ?? 0
+    let ephemeral = ephemeralPortRange() ?? 32768...60999
+    let candidates =
+        ephemeral.lowerBound > 21_000 ? 20_000...(ephemeral.lowerBound - 1) : (ephemeral.upperBound + 1)...65_535
+    for _ in 0..<100 {
+        let port = Int.random(in: candidates)
+        guard
+            let socket = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).wait()
+        else { continue }
+        try? socket.close().wait()
+        return port
+    }
+    throw NoFreePort(candidates: candidates)
+}
+
+/// `freePort` found every port it tried bound.
+public struct NoFreePort: Error, CustomStringConvertible {
+    public var candidates: ClosedRange<Int>
+    public var description: String { "no free loopback port found in \(candidates) after 100 tries" }
 }
