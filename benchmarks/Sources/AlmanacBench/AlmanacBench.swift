@@ -241,10 +241,11 @@ struct AlmanacBench: AsyncParsableCommand {
             "plan: \(plan.description.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
         )
 
-        if plan.scenarios.contains(.component) {
+        let needsServer = !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka, .sqs, .memory, .rebuild])
+        if plan.scenarios.contains(.component) && !needsServer {
             ComponentScenario(plan: plan).run(into: &results)
         }
-        if !plan.scenarios.isDisjoint(with: [.endToEnd, .feed, .writes, .kafka, .sqs, .memory, .rebuild]) {
+        if needsServer {
             let server = BenchServer(
                 directory: postgresDir.map { URL(fileURLWithPath: $0) }
                     ?? outputURL.appendingPathComponent("tmp").appendingPathComponent("postgres"),
@@ -256,6 +257,17 @@ struct AlmanacBench: AsyncParsableCommand {
             results = try await server.run { running in
                 var results = results
                 let calendars = CalendarRegistry(server: running)
+                // First: the memory scenario reads the resident size of this process, which keeps
+                // what earlier scenarios allocated (glibc does not give it back), so its readings
+                // are the server's own (and this harness's) only before any other scenario.
+                if plan.scenarios.contains(.memory) {
+                    try await MemoryScenario(plan: plan, calendars: calendars).run(into: &results)
+                }
+                // In-process, with the server idle: after the memory readings (its corpora and
+                // calendars stay allocated too).
+                if plan.scenarios.contains(.component) {
+                    ComponentScenario(plan: plan).run(into: &results)
+                }
                 if plan.scenarios.contains(.endToEnd) {
                     try await EndToEndScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
@@ -264,9 +276,6 @@ struct AlmanacBench: AsyncParsableCommand {
                 }
                 if plan.scenarios.contains(.writes) {
                     try await WriteScenario(plan: plan, calendars: calendars).run(into: &results)
-                }
-                if plan.scenarios.contains(.memory) {
-                    try await MemoryScenario(plan: plan, calendars: calendars).run(into: &results)
                 }
                 // Last: they replace the server's projector for a while (and restore it).
                 if plan.scenarios.contains(.kafka) {

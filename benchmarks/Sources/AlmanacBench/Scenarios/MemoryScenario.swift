@@ -12,9 +12,8 @@ struct MemoryScenario {
 
     func run(into results: inout RunResults) async throws {
         let n = plan.sizes.max() ?? 1_000
-        // What the process holds before this scenario's calendars (the server, the harness, and
-        // whatever earlier scenarios left: run `--scenarios memory` alone to see the server's
-        // share); not a target.
+        // What the process holds before this scenario's calendars (the server and the harness:
+        // this scenario runs before every other one); not a target.
         record("baseline: before this scenario's calendars are loaded", n: nil, target: false, into: &results)
         _ = try await calendars.calendar(n)
         record("N = \(grouped(n)) cached", n: n, into: &results)
