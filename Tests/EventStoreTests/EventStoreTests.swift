@@ -360,3 +360,47 @@ struct MigrationTests {
         #expect(statements[2].contains("$$ SELECT 1; $$"))
     }
 }
+
+/// A pooled connection lives as long as the process (or its pool's idle timeout, which a busy
+/// connection never reaches), so whatever a statement leaves behind on it accumulates.
+@Suite("Statements on a long-lived connection")
+struct LongLivedConnectionTests {
+    /// `run` watches the connection's close for each statement; every statement used to add a
+    /// callback to the connection's close future, holding its outcome and its task until the
+    /// connection closed: a connection that ran a million statements held a million of each.
+    @Test func finishedStatementsLeaveNothingBehind() async throws {
+        let url = try await TestDatabase.create(migrated: false)
+        let logger = TestDatabase.logger
+        try await TestDatabase.withClient(url: url, poolSize: 1) { client in
+            try await client.withConnection { connection in
+                try await connection.run("SELECT 1", logger: logger)
+                let before = Outcome.aliveCount
+                let statements = 2_000
+                for _ in 0..<statements {
+                    for try await one in try await connection.run("SELECT 1", logger: logger).decode(Int32.self) {
+                        #expect(one == 1)
+                    }
+                }
+                // Tests running beside this one hold outcomes of their statements in flight
+                // (tens at most); the 2,000 finished here must not be among them.
+                let grown = Outcome.aliveCount - before
+                #expect(grown < statements / 4, "\(grown) outcomes still held after \(statements) statements")
+            }
+        }
+    }
+
+    /// A closed connection's watch goes with it, and a statement on it fails at once.
+    @Test func aClosedConnectionLeavesTheWatch() async throws {
+        let url = try await TestDatabase.create(migrated: false)
+        let logger = TestDatabase.logger
+        try await TestDatabase.withClient(url: url, poolSize: 1) { client in
+            try await client.withConnection { connection in
+                try await connection.run("SELECT 1", logger: logger)
+                #expect(CloseWatch.isWatching(connection))
+                try await connection.close().get()
+                try await poll("the watch of a closed connection is removed") { !CloseWatch.isWatching(connection) }
+                await #expect(throws: ConnectionLost.self) { try await connection.run("SELECT 1", logger: logger) }
+            }
+        }
+    }
+}

@@ -27,7 +27,10 @@ extension PostgresConnection {
         line: Int = #line
     ) async throws -> PostgresRowSequence {
         if isClosed { throw ConnectionLost() }
+        let watch = CloseWatch.of(self)
         let outcome = Outcome()
+        guard let ticket = watch.add(outcome) else { throw ConnectionLost() }
+        defer { watch.remove(ticket) }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard outcome.install(continuation) else { return }
@@ -39,11 +42,87 @@ extension PostgresConnection {
                     }
                 }
                 outcome.onCancel { statement.cancel() }
-                closeFuture.whenComplete { _ in outcome.finish(.failure(ConnectionLost())) }
             }
         } onCancel: {
             outcome.cancel()
         }
+    }
+}
+
+/// The statements in flight on one connection, failed with `ConnectionLost` together when it
+/// closes: one callback on the connection's close future for as long as it lives, instead of one
+/// per statement. Callbacks stay on a future until it completes, so a callback per statement kept
+/// every statement's outcome and task for the life of the connection (pooled connections live as
+/// long as the process): memory grew with every statement ever run.
+final class CloseWatch: Sendable {
+    private struct State {
+        var closed = false
+        var nextTicket = 0
+        var running: [Int: Outcome] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    private struct Entry: Sendable {
+        weak var connection: PostgresConnection?
+        let watch: CloseWatch
+    }
+
+    /// The watch of every open connection that ran a statement, by identity; an entry leaves when
+    /// its connection closes (or, should a connection be freed without closing, at the next sweep).
+    private static let watches = Mutex<(entries: [ObjectIdentifier: Entry], sweepAt: Int)>(([:], 64))
+
+    /// The watch of `connection`, made (and hooked to its close future) on its first statement.
+    static func of(_ connection: PostgresConnection) -> CloseWatch {
+        let key = ObjectIdentifier(connection)
+        let (watch, isNew) = watches.withLock { watches -> (CloseWatch, Bool) in
+            if let entry = watches.entries[key], entry.connection === connection { return (entry.watch, false) }
+            if watches.entries.count >= watches.sweepAt {
+                watches.entries = watches.entries.filter { $0.value.connection != nil }
+                watches.sweepAt = max(64, watches.entries.count * 2)
+            }
+            let watch = CloseWatch()
+            watches.entries[key] = Entry(connection: connection, watch: watch)
+            return (watch, true)
+        }
+        if isNew {
+            // Runs at once when the connection is already closed.
+            connection.closeFuture.whenComplete { _ in
+                watch.close()
+                watches.withLock { watches in
+                    if watches.entries[key]?.watch === watch { watches.entries[key] = nil }
+                }
+            }
+        }
+        return watch
+    }
+
+    /// Whether `connection` has a watch (a test checks that a closed one leaves).
+    static func isWatching(_ connection: PostgresConnection) -> Bool {
+        watches.withLock { $0.entries[ObjectIdentifier(connection)]?.connection === connection }
+    }
+
+    /// Registers a statement; nil when the connection has closed.
+    func add(_ outcome: Outcome) -> Int? {
+        state.withLock { state -> Int? in
+            guard !state.closed else { return nil }
+            state.nextTicket += 1
+            state.running[state.nextTicket] = outcome
+            return state.nextTicket
+        }
+    }
+
+    func remove(_ ticket: Int) {
+        _ = state.withLock { $0.running.removeValue(forKey: ticket) }
+    }
+
+    private func close() {
+        let running = state.withLock { state -> [Outcome] in
+            state.closed = true
+            defer { state.running = [:] }
+            return Array(state.running.values)
+        }
+        for outcome in running { outcome.finish(.failure(ConnectionLost())) }
     }
 }
 
@@ -103,7 +182,17 @@ public struct CollectedRows: AsyncSequence, Sendable {
 }
 
 /// The first of: the statement's result, the connection's close, the caller's cancellation.
-private final class Outcome: Sendable {
+final class Outcome: Sendable {
+    /// How many outcomes exist (statements running, or anything still holding one): a test checks
+    /// that finished statements free theirs.
+    private static let alive = Atomic<Int>(0)
+
+    static var aliveCount: Int { alive.load(ordering: .relaxed) }
+
+    init() { Self.alive.add(1, ordering: .relaxed) }
+
+    deinit { Self.alive.subtract(1, ordering: .relaxed) }
+
     private struct State {
         var continuation: CheckedContinuation<PostgresRowSequence, any Error>?
         var pending: Result<PostgresRowSequence, any Error>?
