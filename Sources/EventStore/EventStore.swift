@@ -183,63 +183,55 @@ public struct EventStore: Sendable {
         inline: InlineProjection?
     ) async throws -> [RecordedEvent] {
         let newVersion = expectedVersion + Int64(events.count)
-        try await advanceHead(stream: stream, from: expectedVersion, to: newVersion, on: connection)
         let versions = (1...Int64(events.count)).map { expectedVersion + $0 }
         let ids = events.map(\.eventID)
         let types = events.map(\.type)
         let payloads = events.map { String(decoding: $0.data, as: UTF8.self) }
-        let rows: PostgresRowSequence
-        do {
-            rows = try await connection.run(
-                """
-                INSERT INTO events (stream_id, version, event_id, type, data, trace_context)
-                SELECT \(stream), v, e, t, d::jsonb, \(traceContext.map(TraceCarrier.encode))::jsonb
-                FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
-                RETURNING \(unescaped: RecordedEvent.columns)
-                """,
+        let trace = traceContext.map(TraceCarrier.encode)
+        if expectedVersion == 0 {
+            // A stream's first append (a user's registration) makes its head row at version 0,
+            // so that the statement below moves it like any other.
+            try await connection.run(
+                "INSERT INTO streams (stream_id, version) VALUES (\(stream), 0) ON CONFLICT DO NOTHING",
                 logger: logger
             )
+        }
+        // One round trip: the head moves from the expected version, the events go in only if it
+        // did, and the tailers are notified (NOTIFY is delivered at commit, not at all if the
+        // transaction rolls back). When the head is not at the expected version nothing is
+        // inserted and no row comes back.
+        let query: PostgresQuery = """
+            WITH head AS (
+                UPDATE streams SET version = \(newVersion)
+                WHERE stream_id = \(stream) AND version = \(expectedVersion)
+                RETURNING version),
+            inserted AS (
+                INSERT INTO events (stream_id, version, event_id, type, data, trace_context)
+                SELECT \(stream), v, e, t, d::jsonb, \(trace)::jsonb
+                FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
+                WHERE EXISTS (SELECT 1 FROM head)
+                RETURNING *),
+            notified AS MATERIALIZED (SELECT pg_notify(\(Channels.events), \(String(stream))))
+            SELECT \(unescaped: RecordedEvent.columns) FROM inserted CROSS JOIN notified
+            """
+        var recorded: [RecordedEvent] = []
+        recorded.reserveCapacity(events.count)
+        do {
+            for try await row in try await connection.run(query, logger: logger) {
+                recorded.append(try RecordedEvent(row: row))
+            }
         } catch let error as PSQLError where error.sqlState == "23505" {
             throw VersionConflict(streamID: stream, expected: expectedVersion, actual: nil)
         }
-        var recorded: [RecordedEvent] = []
-        recorded.reserveCapacity(events.count)
-        for try await row in rows {
-            recorded.append(try RecordedEvent(row: row))
+        guard !recorded.isEmpty else {
+            let actual = try await version(of: stream, on: connection)
+            throw VersionConflict(streamID: stream, expected: expectedVersion, actual: actual)
         }
         recorded.sort { $0.version < $1.version }
         if let inline {
             try await inline(recorded, connection)
         }
-        try await connection.run(
-            "SELECT pg_notify(\(Channels.events), \(String(stream)))",
-            logger: logger
-        )
         return recorded
-    }
-
-    private func advanceHead(
-        stream: Int64,
-        from expected: Int64,
-        to newVersion: Int64,
-        on connection: PostgresConnection
-    )
-        async throws
-    {
-        let updated = try await connection.run(
-            "UPDATE streams SET version = \(newVersion) WHERE stream_id = \(stream) AND version = \(expected) RETURNING version",
-            logger: logger
-        ).collect()
-        if !updated.isEmpty { return }
-        if expected == 0 {
-            let inserted = try await connection.run(
-                "INSERT INTO streams (stream_id, version) VALUES (\(stream), \(newVersion)) ON CONFLICT DO NOTHING RETURNING version",
-                logger: logger
-            ).collect()
-            if !inserted.isEmpty { return }
-        }
-        let actual = try await version(of: stream, on: connection)
-        throw VersionConflict(streamID: stream, expected: expected, actual: actual)
     }
 
     /// The current version of `stream` (0 when it has no events).

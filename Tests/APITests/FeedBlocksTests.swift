@@ -27,6 +27,19 @@ struct FeedBlocksTests {
         #expect(blocks.assembledBytes == parts.reduce(0) { $0 + $1.readableBytes })
     }
 
+    /// The touched blocks of a large change are compressed on several threads at once; the parts
+    /// are the blocks' own, in the blocks' order, whatever the number of lanes.
+    @Test(arguments: [1, 2, 3, 8])
+    func compressingOnSeveralLanesKeepsTheBlocksInOrder(_ lanes: Int) async {
+        let buffers = (0..<37).map { block in
+            ByteBuffer(string: (0..<(50 + block * 13)).map { "block \(block) line \($0)\r\n" }.joined())
+        }
+        let parts = await GzipPart.compressYielding(buffers, lanes: lanes)
+        let oneByOne = GzipPart.compress(buffers)
+        #expect(parts.map(\.bytes) == oneByOne.map(\.bytes))
+        #expect(parts.map(\.checksum) == oneByOne.map(\.checksum))
+    }
+
     @Test func aChangeReassemblesOnlyItsBlock() {
         var blocks = FeedBlocks(ids: Array(1...12), blockSize: 4)
         _ = blocks.parts(.events, fragment: Self.fragment)

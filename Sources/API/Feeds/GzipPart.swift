@@ -1,3 +1,4 @@
+import Foundation
 import Gzip
 import ICal
 import NIOCore
@@ -29,10 +30,34 @@ struct GzipPart: Sendable {
         return buffers.map { buffer in GzipPart(buffer.withUnsafeReadableBytes { deflater.compress($0) }) }
     }
 
-    /// Compresses `buffers` off the caller's actor, yielding between blocks so that one large
-    /// feed does not hold a thread of the cooperative pool for its whole compression.
+    /// Compresses `buffers` off the caller's actor, on up to `lanes` threads at once (a change
+    /// spread over a large feed touches hundreds of blocks, each compressed on its own), each lane
+    /// yielding between blocks so that one large feed does not hold threads of the cooperative
+    /// pool for its whole compression. The parts come back in the order of `buffers`.
     @concurrent
-    static func compressYielding(_ buffers: [ByteBuffer]) async -> [GzipPart] {
+    static func compressYielding(_ buffers: [ByteBuffer], lanes: Int = compressionLanes) async -> [GzipPart] {
+        let lanes = min(lanes, buffers.count / minimumBlocksPerLane)
+        guard lanes > 1 else { return await compressInOrder(buffers[...]) }
+        let laneSize = (buffers.count + lanes - 1) / lanes
+        return await withTaskGroup(of: (Int, [GzipPart]).self) { group in
+            for lane in 0..<lanes {
+                let slice = buffers[(lane * laneSize)..<min(buffers.count, (lane + 1) * laneSize)]
+                group.addTask { (lane, await compressInOrder(slice)) }
+            }
+            var done = [[GzipPart]](repeating: [], count: lanes)
+            for await (lane, parts) in group { done[lane] = parts }
+            return done.flatMap { $0 }
+        }
+    }
+
+    /// How many threads one feed's compression may use: every core.
+    static let compressionLanes = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Fewer blocks than this per lane are compressed on one thread (a task costs more than a block).
+    static let minimumBlocksPerLane = 4
+
+    @concurrent
+    private static func compressInOrder(_ buffers: ArraySlice<ByteBuffer>) async -> [GzipPart] {
         var deflater = BlockDeflater(level: level)
         var parts: [GzipPart] = []
         parts.reserveCapacity(buffers.count)

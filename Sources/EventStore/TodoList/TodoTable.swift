@@ -116,7 +116,16 @@ public struct TodoTable: Sendable {
     /// Applies a user's freshly appended events to `todos` and `users` (the inline projection).
     public func apply(_ events: [TodoEvent], user: Int64, on connection: PostgresConnection) async throws {
         let touched = Set(events.flatMap(\.todoIDs))
-        var todos = try await load(user: user, ids: Array(touched), on: connection)
+        // A todo the batch creates before anything else touches it has no row yet (ids are never
+        // reused): only the others are read.
+        var created = Set<Int>()
+        var seen = Set<Int>()
+        for event in events {
+            for id in event.todoIDs where seen.insert(id).inserted {
+                if case .todoCreated = event { created.insert(id) }
+            }
+        }
+        var todos = try await load(user: user, ids: Array(touched.subtracting(created)), on: connection)
         var deleted = Set<Int>()
         var timeZone: String?
         for event in events {
@@ -146,6 +155,10 @@ public struct TodoTable: Sendable {
         if !changed.isEmpty {
             try await upsert(changed, user: user, on: connection)
         }
+        // Only a create can raise the last todo id.
+        if let last = created.max() {
+            try await users.raiseLastTodoID(to: last, user: user, on: connection)
+        }
     }
 
     private func upsert(_ todos: [Todo], user: Int64, on connection: PostgresConnection) async throws {
@@ -174,7 +187,6 @@ public struct TodoTable: Sendable {
             """,
             logger: logger
         )
-        try await users.raiseLastTodoID(to: todos.map(\.id).max() ?? 0, user: user, on: connection)
     }
 
     /// A naive deadline as a PostgreSQL timestamp literal; empty when the deadline has an offset.
