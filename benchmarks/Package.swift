@@ -1,5 +1,10 @@
 // swift-tools-version: 6.2
+import Foundation
 import PackageDescription
+
+// The root package, named as SwiftPM names a path dependency: by its directory (a clone need not
+// be called `main`; with the name written here, a checkout in any other directory failed to build).
+let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
 
 // The same settings as the root package.
 let swiftSettings: [SwiftSetting] = [
@@ -36,21 +41,21 @@ let package = Package(
         // Realistic synthetic calendars, shared by the harness and the micro-benchmarks.
         .target(
             name: "Workload",
-            dependencies: [.product(name: "Domain", package: "main"), .product(name: "Projector", package: "main")],
+            dependencies: [.product(name: "Domain", package: root), .product(name: "Projector", package: root)],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "AlmanacBench",
             dependencies: [
                 "Workload",
-                .product(name: "Domain", package: "main"),
-                .product(name: "ICal", package: "main"),
-                .product(name: "EventStore", package: "main"),
-                .product(name: "Projector", package: "main"),
-                .product(name: "Bus", package: "main"),
-                .product(name: "API", package: "main"),
-                .product(name: "Relay", package: "main"),
-                .product(name: "Runtime", package: "main"),
+                .product(name: "Domain", package: root),
+                .product(name: "ICal", package: root),
+                .product(name: "EventStore", package: root),
+                .product(name: "Projector", package: root),
+                .product(name: "Bus", package: root),
+                .product(name: "API", package: root),
+                .product(name: "Relay", package: root),
+                .product(name: "Runtime", package: root),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -69,9 +74,9 @@ let package = Package(
             dependencies: [
                 "Workload",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Domain", package: "main"),
-                .product(name: "ICal", package: "main"),
-                .product(name: "Projector", package: "main"),
+                .product(name: "Domain", package: root),
+                .product(name: "ICal", package: root),
+                .product(name: "Projector", package: root),
             ],
             path: "Benchmarks/ICalWriter",
             swiftSettings: swiftSettings,
@@ -82,8 +87,8 @@ let package = Package(
             dependencies: [
                 "Workload",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "Domain", package: "main"),
-                .product(name: "Projector", package: "main"),
+                .product(name: "Domain", package: root),
+                .product(name: "Projector", package: root),
             ],
             path: "Benchmarks/Projection",
             swiftSettings: swiftSettings,
