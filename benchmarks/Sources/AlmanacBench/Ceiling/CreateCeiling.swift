@@ -7,8 +7,8 @@ import Workload
 
 /// The raw PostgreSQL ceiling of a create: pgbench runs the statements of `POST /api/v1/todos`
 /// (the API key lookup, then one transaction: the stream head locked `FOR UPDATE`, the last todo
-/// id read, the head advanced, the event inserted, the todo row read and upserted, `last_todo_id`
-/// raised, `pg_notify`, commit), as the API sends them, against tables made by Almanac's own
+/// id read, one statement that advances the head, inserts the event and notifies, the todo row
+/// upserted, `last_todo_id` raised, commit: eight statements), as the API sends them, against tables made by Almanac's own
 /// migrations in a database of their own (`almanac_ceiling`) in the harness's cluster.
 struct CreateCeiling {
     static let database = "almanac_ceiling"
@@ -36,7 +36,7 @@ struct CreateCeiling {
         // The tables of a create, exactly as the migrations make them.
         let migrations = Self.rootDirectory.appendingPathComponent("Sources/EventStore/Migrations")
         var setup = ""
-        for file in ["0001_event_store.sql", "0002_users_and_todos.sql"] {
+        for file in ["0001_event_store.sql", "0002_users_and_todos.sql", "0008_event_trace_context.sql"] {
             setup += try String(contentsOf: migrations.appendingPathComponent(file), encoding: .utf8) + "\n"
         }
         setup += """
@@ -88,12 +88,9 @@ struct CreateCeiling {
             BEGIN;
             SELECT version AS v FROM streams WHERE stream_id = :user FOR UPDATE \\gset
             SELECT last_todo_id + 1 AS id FROM users WHERE id = :user \\gset
-            UPDATE streams SET version = :v::int8 + 1 WHERE stream_id = :user AND version = :v::int8 RETURNING version;
-            INSERT INTO events (stream_id, version, event_id, type, data) SELECT :user::int8, v, e, t, d::jsonb FROM unnest(ARRAY[:v::int8 + 1]::int8[], ARRAY[gen_random_uuid()]::uuid[], ARRAY[\(Self.literal(events[0].type))]::text[], ARRAY[\(Self.literal(payload))]::text[]) AS x(v, e, t, d) RETURNING position, txid::text, stream_id, version, event_id, type, data::text, (extract(epoch FROM recorded_at) * 1000000)::int8;
-            SELECT \(TodoTable.columns) FROM todos WHERE user_id = :user::int8 AND todo_id = ANY(ARRAY[:id::int8]::int8[]);
+            WITH head AS (UPDATE streams SET version = :v::int8 + 1 WHERE stream_id = :user AND version = :v::int8 RETURNING version), inserted AS (INSERT INTO events (stream_id, version, event_id, type, data, trace_context) SELECT :user::int8, v, e, t, d::jsonb, NULL::jsonb FROM unnest(ARRAY[:v::int8 + 1]::int8[], ARRAY[gen_random_uuid()]::uuid[], ARRAY[\(Self.literal(events[0].type))]::text[], ARRAY[\(Self.literal(payload))]::text[]) AS x(v, e, t, d) WHERE EXISTS (SELECT 1 FROM head) RETURNING *), notified AS MATERIALIZED (SELECT pg_notify(\(Self.literal(Channels.events)), :user::text)) SELECT position, txid::text, stream_id, version, event_id, type, data::text, (extract(epoch FROM recorded_at) * 1000000)::int8, trace_context::text FROM inserted CROSS JOIN notified;
             INSERT INTO todos (user_id, todo_id, uid, title, description, completed, completed_at, deadline_at, deadline_local, deadline_utc, created_at, updated_at, revision) SELECT :user::int8, id, uid, title, descr, done, NULLIF(done_at, \(Int64.min)), NULLIF(deadline, ''), NULLIF(local, '')::timestamp, NULLIF(utc, '')::timestamptz, created, updated, rev FROM unnest(ARRAY[:id::int8]::int8[], ARRAY[\(Self.literal(uid))]::text[], ARRAY[\(Self.literal(todo?.title ?? ""))]::text[], ARRAY[\(Self.literal(todo?.description ?? ""))]::text[], ARRAY[false]::bool[], ARRAY[\(Int64.min)]::int8[], ARRAY[\(Self.literal(rawDeadline))]::text[], ARRAY[\(Self.literal(Self.local(rawDeadline)))]::text[], ARRAY['']::text[], ARRAY[\(at.microseconds)]::int8[], ARRAY[\(at.microseconds)]::int8[], ARRAY[1]::int4[]) AS x(id, uid, title, descr, done, done_at, deadline, local, utc, created, updated, rev) ON CONFLICT (user_id, todo_id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, completed = EXCLUDED.completed, completed_at = EXCLUDED.completed_at, deadline_at = EXCLUDED.deadline_at, deadline_local = EXCLUDED.deadline_local, deadline_utc = EXCLUDED.deadline_utc, updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision;
             UPDATE users SET last_todo_id = GREATEST(last_todo_id, :id::int8) WHERE id = :user;
-            SELECT pg_notify(\(Self.literal(Channels.events)), :user::text);
             COMMIT;
 
             """
