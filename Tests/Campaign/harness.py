@@ -50,7 +50,12 @@ def free_port() -> int:
         low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     except (OSError, ValueError):
         low, high = 32768, 60999
-    candidates = (20000, low - 1) if low > 21000 else (high + 1, 65535)
+    candidates = free_port_candidates(low, high)
+    if candidates is None:
+        # No room either side of the range (e.g. "1024 65535"): the kernel chooses, racy but it runs.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
     for _ in range(100):
         port = random.randint(*candidates)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -60,6 +65,17 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free loopback port in {candidates} after 100 tries")
+
+
+def free_port_candidates(low: int, high: int):
+    """The ports free_port draws from around the ephemeral range low..high: 20000 up to its start
+    when there are 1,000 below it, else above its end; None when there is room on neither side
+    (as the Swift tests' freePortCandidates)."""
+    if low > 21000:
+        return (20000, low - 1)
+    if high < 65535:
+        return (high + 1, 65535)
+    return None
 
 
 def pg_bindir() -> Path:

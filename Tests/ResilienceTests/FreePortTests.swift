@@ -15,4 +15,15 @@ struct FreePortTests {
             #expect(!ephemeral.contains(port), "port \(port) is in the ephemeral range \(ephemeral)")
         }
     }
+
+    /// A kernel range that leaves no room below 21,000 and ends at 65,535 (e.g. "1024 65535")
+    /// made the old rule build the range 65536...65535, which traps; now there is no candidate
+    /// range and `freePort` lets the kernel choose.
+    @Test func theCandidatesAvoidTheRangeAndExistOnlyWhereThereIsRoom() {
+        #expect(freePortCandidates(outside: 32768...60999) == 20000...32767)
+        #expect(freePortCandidates(outside: 10000...30000) == 30001...65535)
+        #expect(freePortCandidates(outside: 1024...65000) == 65001...65535)
+        #expect(freePortCandidates(outside: 1024...65535) == nil)
+        #expect(freePortCandidates(outside: 21000...65535) == nil)
+    }
 }

@@ -79,13 +79,18 @@ public func ephemeralPortRange() -> ClosedRange<Int>? {
 /// The caller binds it later; a port from the ephemeral range (what binding port 0 gives) can
 /// meanwhile become the source port of any outgoing connection of the tests running beside it,
 /// and that bind then fails with "Address already in use" (seen in a full run). Outside the
-/// range, only another explicit bind can take it: ports are drawn at random from 20000 up to the
-/// range's start (or above its end when there is no room below), and one that is bound now is
-/// skipped.
+/// range, only another explicit bind can take it: ports are drawn at random from
+/// `freePortCandidates` (20000 up to the range's start, or above its end when there is no room
+/// below), and one that is bound now is skipped. Where the range leaves no room either side
+/// (e.g. "1024 65535"), the kernel chooses (port 0), as before this rule: racy, but it runs.
 public func freePort() throws -> Int {
-    let ephemeral = ephemeralPortRange() ?? 32768...60999
-    let candidates =
-        ephemeral.lowerBound > 21_000 ? 20_000...(ephemeral.lowerBound - 1) : (ephemeral.upperBound + 1)...65_535
+    guard let candidates = freePortCandidates(outside: ephemeralPortRange() ?? 32768...60999) else {
+        let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? socket.close().wait() }
+        guard let port = socket.localAddress?.port else { throw NoFreePort(candidates: nil) }
+        return port
+    }
     for _ in 0..<100 {
         let port = Int.random(in: candidates)
         guard
@@ -98,8 +103,22 @@ public func freePort() throws -> Int {
     throw NoFreePort(candidates: candidates)
 }
 
+/// The ports `freePort` draws from, given the kernel's ephemeral range: 20000 up to the range's
+/// start when there are at least 1,000 below it, else above the range's end; nil when there is
+/// room on neither side. (The campaign's `free_port` in `Tests/Campaign/harness.py` follows the
+/// same rule.)
+public func freePortCandidates(outside ephemeral: ClosedRange<Int>) -> ClosedRange<Int>? {
+    if ephemeral.lowerBound > 21_000 { return 20_000...(ephemeral.lowerBound - 1) }
+    if ephemeral.upperBound < 65_535 { return (ephemeral.upperBound + 1)...65_535 }
+    return nil
+}
+
 /// `freePort` found every port it tried bound.
 public struct NoFreePort: Error, CustomStringConvertible {
-    public var candidates: ClosedRange<Int>
-    public var description: String { "no free loopback port found in \(candidates) after 100 tries" }
+    /// The ports tried; nil when the kernel was asked for one (port 0) and gave none.
+    public var candidates: ClosedRange<Int>?
+    public var description: String {
+        guard let candidates else { return "the kernel gave no loopback port" }
+        return "no free loopback port found in \(candidates) after 100 tries"
+    }
 }
