@@ -369,37 +369,39 @@ struct LongLivedConnectionTests {
     /// callback to the connection's close future, holding its outcome and its task until the
     /// connection closed: a connection that ran a million statements held a million of each.
     @Test func finishedStatementsLeaveNothingBehind() async throws {
-        let url = try await TestDatabase.create(migrated: false)
-        let logger = TestDatabase.logger
-        try await TestDatabase.withClient(url: url, poolSize: 1) { client in
-            try await client.withConnection { connection in
-                try await connection.run("SELECT 1", logger: logger)
-                let before = Outcome.aliveCount
-                let statements = 2_000
-                for _ in 0..<statements {
-                    for try await one in try await connection.run("SELECT 1", logger: logger).decode(Int32.self) {
-                        #expect(one == 1)
-                    }
+        try await Self.withConnection { connection, logger in
+            let before = Outcome.aliveCount
+            let statements = 2_000
+            for _ in 0..<statements {
+                for try await one in try await connection.run("SELECT 1", logger: logger).decode(Int32.self) {
+                    #expect(one == 1)
                 }
-                // Tests running beside this one hold outcomes of their statements in flight
-                // (tens at most); the 2,000 finished here must not be among them.
-                let grown = Outcome.aliveCount - before
-                #expect(grown < statements / 4, "\(grown) outcomes still held after \(statements) statements")
             }
+            // Tests running beside this one hold outcomes of their statements in flight
+            // (tens at most); the 2,000 finished here must not be among them.
+            let grown = Outcome.aliveCount - before
+            #expect(grown < statements / 4, "\(grown) outcomes still held after \(statements) statements")
         }
     }
 
     /// A closed connection's watch goes with it, and a statement on it fails at once.
     @Test func aClosedConnectionLeavesTheWatch() async throws {
+        try await Self.withConnection { connection, logger in
+            #expect(CloseWatch.isWatching(connection))
+            try await connection.close().get()
+            try await poll("the watch of a closed connection is removed") { !CloseWatch.isWatching(connection) }
+            await #expect(throws: ConnectionLost.self) { try await connection.run("SELECT 1", logger: logger) }
+        }
+    }
+
+    /// One connection of a fresh database's pool of one, after a first statement.
+    static func withConnection(_ body: (PostgresConnection, Logger) async throws -> Void) async throws {
         let url = try await TestDatabase.create(migrated: false)
         let logger = TestDatabase.logger
         try await TestDatabase.withClient(url: url, poolSize: 1) { client in
             try await client.withConnection { connection in
                 try await connection.run("SELECT 1", logger: logger)
-                #expect(CloseWatch.isWatching(connection))
-                try await connection.close().get()
-                try await poll("the watch of a closed connection is removed") { !CloseWatch.isWatching(connection) }
-                await #expect(throws: ConnectionLost.self) { try await connection.run("SELECT 1", logger: logger) }
+                try await body(connection, logger)
             }
         }
     }
