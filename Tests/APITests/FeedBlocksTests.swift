@@ -40,6 +40,20 @@ struct FeedBlocksTests {
         #expect(parts.map(\.checksum) == oneByOne.map(\.checksum))
     }
 
+    /// Every number of blocks splits into lanes without an empty or out-of-range one: rounding
+    /// the lane size up made the last lanes start past the end (33 blocks in 8 lanes of 5: lane 7
+    /// was 35..<33, a trap), which only machines with 7 or more cores reach.
+    @Test func everyBlockCountSplitsIntoLanes() async {
+        let buffers = (0..<200).map { ByteBuffer(string: "block \($0);") }
+        let oneByOne = GzipPart.compress(buffers).map(\.bytes)
+        for count in 0..<buffers.count {
+            for lanes in [2, 3, 5, 7, 8, 16] {
+                let parts = await GzipPart.compressYielding(Array(buffers[..<count]), lanes: lanes)
+                #expect(parts.map(\.bytes) == Array(oneByOne[..<count]), "\(count) blocks in \(lanes) lanes")
+            }
+        }
+    }
+
     @Test func aChangeReassemblesOnlyItsBlock() {
         var blocks = FeedBlocks(ids: Array(1...12), blockSize: 4)
         _ = blocks.parts(.events, fragment: Self.fragment)

@@ -38,10 +38,10 @@ struct GzipPart: Sendable {
     static func compressYielding(_ buffers: [ByteBuffer], lanes: Int = compressionLanes) async -> [GzipPart] {
         let lanes = min(lanes, buffers.count / minimumBlocksPerLane)
         guard lanes > 1 else { return await compressInOrder(buffers[...]) }
-        let laneSize = (buffers.count + lanes - 1) / lanes
         return await withTaskGroup(of: (Int, [GzipPart]).self) { group in
             for lane in 0..<lanes {
-                let slice = buffers[(lane * laneSize)..<min(buffers.count, (lane + 1) * laneSize)]
+                // Lane sizes differ by one at most, and every lane has at least one block.
+                let slice = buffers[(lane * buffers.count / lanes)..<((lane + 1) * buffers.count / lanes)]
                 group.addTask { (lane, await compressInOrder(slice)) }
             }
             var done = [[GzipPart]](repeating: [], count: lanes)
