@@ -4,7 +4,9 @@ import PackageDescription
 
 // The root package, named as SwiftPM names a path dependency: by its directory (a clone need not
 // be called `main`; with the name written here, a checkout in any other directory failed to build).
-let root = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
+// SwiftPM drops a ".git" suffix from that name.
+let rootDirectory = URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent
+let root = rootDirectory.hasSuffix(".git") ? String(rootDirectory.dropLast(4)) : rootDirectory
 
 // The same settings as the root package.
 let swiftSettings: [SwiftSetting] = [

@@ -199,7 +199,8 @@ public struct EventStore: Sendable {
         // One round trip: the head moves from the expected version, the events go in only if it
         // did, and the tailers are notified (NOTIFY is delivered at commit, not at all if the
         // transaction rolls back). When the head is not at the expected version nothing is
-        // inserted and no row comes back.
+        // inserted and no row comes back; the NOTIFY may still have run, so a caller that catches
+        // the `VersionConflict` must roll back (every caller does: the conflict ends its transaction).
         let query: PostgresQuery = """
             WITH head AS (
                 UPDATE streams SET version = \(newVersion)

@@ -10,6 +10,8 @@ struct FreePortTests {
     @Test("a free port is never one the kernel can give an outgoing connection")
     func outsideTheEphemeralRange() throws {
         let ephemeral = try #require(ephemeralPortRange())
+        // Where the range leaves no room either side, the kernel chooses, inside it (see below).
+        guard freePortCandidates(outside: ephemeral) != nil else { return }
         for _ in 0..<50 {
             let port = try freePort()
             #expect(!ephemeral.contains(port), "port \(port) is in the ephemeral range \(ephemeral)")

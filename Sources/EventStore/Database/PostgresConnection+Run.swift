@@ -86,7 +86,8 @@ final class CloseWatch: Sendable {
             return (watch, true)
         }
         if isNew {
-            // Runs at once when the connection is already closed.
+            // On a connection already closed, runs soon on its event loop (not at once): until
+            // then `add` accepts statements, and `close` fails them with the rest.
             connection.closeFuture.whenComplete { _ in
                 watch.close()
                 watches.withLock { watches in
