@@ -115,13 +115,12 @@ public struct TodoTable: Sendable {
 
     /// Applies a user's freshly appended events to `todos` and `users` (the inline projection).
     public func apply(_ events: [TodoEvent], user: Int64, on connection: PostgresConnection) async throws {
-        let touched = Set(events.flatMap(\.todoIDs))
         // A todo the batch creates before anything else touches it has no row yet (ids are never
         // reused): only the others are read.
+        var touched = Set<Int>()
         var created = Set<Int>()
-        var seen = Set<Int>()
         for event in events {
-            for id in event.todoIDs where seen.insert(id).inserted {
+            for id in event.todoIDs where touched.insert(id).inserted {
                 if case .todoCreated = event { created.insert(id) }
             }
         }

@@ -8,8 +8,10 @@ import Workload
 /// The raw PostgreSQL ceiling of a create: pgbench runs the statements of `POST /api/v1/todos`
 /// (the API key lookup, then one transaction: the stream head locked `FOR UPDATE`, the last todo
 /// id read, one statement that advances the head, inserts the event and notifies, the todo row
-/// upserted, `last_todo_id` raised, commit: eight statements), as the API sends them, against tables made by Almanac's own
-/// migrations in a database of their own (`almanac_ceiling`) in the harness's cluster.
+/// upserted, `last_todo_id` raised, commit: eight statements), as the API sends them, against
+/// tables made by Almanac's own migrations in a database of their own (`almanac_ceiling`) in the
+/// harness's cluster. The statements are written again here in pgbench's syntax (`:user`,
+/// `\gset`): a change to `EventStore.append` or `TodoTable.apply` must be made here too.
 struct CreateCeiling {
     static let database = "almanac_ceiling"
 
