@@ -72,7 +72,7 @@ public enum ComponentRenderer {
     }
 
     private static func writeIdentityAndStamps(of todo: TodoFields, into out: inout [UInt8]) {
-        ContentLine.writeText(name: "UID", text: todo.uid, into: &out)
+        ContentLine.writeText(name: "UID", text: todo.uid, domain: todo.uidDomain, into: &out)
         // DTSTAMP comes from the todo, not the clock, so that equal state renders equal bytes (and ETags).
         ContentLine.writeDateTime(name: "DTSTAMP", todo.lastModified, into: &out)
         ContentLine.writeDateTime(name: "CREATED", todo.created, into: &out)
@@ -88,7 +88,8 @@ public enum ComponentRenderer {
 
     // One allocation per fragment: fixed lines (~300 octets) plus text with a margin for escapes and folds.
     private static func estimatedSize(of todo: TodoFields) -> Int {
-        let text = todo.uid.utf8.count + todo.summary.utf8.count + todo.description.utf8.count
+        let text =
+            todo.uid.utf8.count + 1 + todo.uidDomain.utf8.count + todo.summary.utf8.count + todo.description.utf8.count
         return 320 + text + text / 16
     }
 }

@@ -52,50 +52,70 @@ public struct ContentLine: Sendable, Hashable {
     }
 
     /// Appends `NAME:` + the TEXT-escaped `text` (after an optional literal prefix), folded, with CRLF.
+    /// With a non-empty `domain`, the text is `text@domain` (both escaped).
     static func writeText(
         name: StaticString,
         prefix: StaticString = "",
         text: String,
+        domain: String = "",
         into out: inout [UInt8]
     ) {
         let start = out.count
-        out.appendLiteral(name)
-        out.append(0x3A)
-        out.appendLiteral(prefix)
+        out.appendScratch(capacity: shortLine) { line in
+            line.appendLiteral(name)
+            line.append(0x3A)
+            line.appendLiteral(prefix)
+        }
         TextValue.appendEscaped(text, into: &out)
+        if !domain.isEmpty {
+            out.append(0x40)  // @
+            TextValue.appendEscaped(domain, into: &out)
+        }
         Folding.foldLine(from: start, in: &out)
         out.appendCRLF()
     }
 
+    /// The octets of a line that needs no folding, with its CRLF: the fixed lines below are
+    /// assembled in that much stack memory and appended in one copy (a longer one traps).
+    static let shortLine = Folding.maxOctets + 2
+
     /// Appends a line whose whole text is a literal known to be shorter than 75 octets.
     @inline(__always)
-    static func writeLiteral(_ line: StaticString, into out: inout [UInt8]) {
-        out.appendLiteral(line)
-        out.appendCRLF()
+    static func writeLiteral(_ text: StaticString, into out: inout [UInt8]) {
+        out.appendScratch(capacity: shortLine) { line in
+            line.appendLiteral(text)
+            line.appendCRLF()
+        }
     }
 
     /// Appends `NAME:yyyyMMddTHHmmssZ`; `name` plus the value must stay under 75 octets, so no folding.
     static func writeDateTime(name: StaticString, _ value: ICalDateTime, into out: inout [UInt8]) {
-        out.appendLiteral(name)
-        out.append(0x3A)
-        value.write(into: &out)
-        out.appendCRLF()
+        out.appendScratch(capacity: shortLine) { line in
+            line.appendLiteral(name)
+            line.append(0x3A)
+            value.write(into: &line)
+            line.appendCRLF()
+        }
     }
 
     /// Appends `NAME;VALUE=DATE:yyyyMMdd`; `name` must be short enough that no folding is needed.
     static func writeDate(name: StaticString, _ value: ICalDate, into out: inout [UInt8]) {
-        out.appendLiteral(name)
-        out.appendLiteral(";VALUE=DATE:")
-        value.write(into: &out)
-        out.appendCRLF()
+        out.appendScratch(capacity: shortLine) { line in
+            line.appendLiteral(name)
+            line.appendLiteral(";VALUE=DATE:")
+            value.write(into: &line)
+            line.appendCRLF()
+        }
     }
 
-    /// Appends `NAME:<integer>`.
+    /// Appends `NAME:<integer>`; `name` must leave room for 20 octets of digits.
     static func writeInteger(name: StaticString, _ value: Int, into out: inout [UInt8]) {
-        out.appendLiteral(name)
-        out.append(0x3A)
-        out.appendDecimal(value)
-        out.appendCRLF()
+        out.appendScratch(capacity: shortLine) { line in
+            line.appendLiteral(name)
+            line.append(0x3A)
+            line.appendDecimal(value)
+            line.appendCRLF()
+        }
     }
 
     private static func appendRaw(_ text: String, into out: inout [UInt8]) {

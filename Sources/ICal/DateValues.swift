@@ -25,6 +25,13 @@ public struct ICalDate: Sendable, Hashable, Comparable {
 
     // Clamping keeps the output a syntactically valid RFC 5545 date even for data the Domain should have rejected.
     func write(into out: inout [UInt8]) {
+        out.appendScratch(capacity: Self.octets) { write(into: &$0) }
+    }
+
+    /// The octets of the `yyyyMMdd` form.
+    static let octets = 8
+
+    func write(into out: inout ScratchBytes) {
         out.appendFourDigits(year.clamped(to: 0...9999))
         out.appendTwoDigits(month.clamped(to: 1...12))
         out.appendTwoDigits(day.clamped(to: 1...31))
@@ -66,6 +73,13 @@ public struct ICalDateTime: Sendable, Hashable, Comparable {
     }
 
     func write(into out: inout [UInt8]) {
+        out.appendScratch(capacity: Self.octets) { write(into: &$0) }
+    }
+
+    /// The octets of the `yyyyMMddTHHmmssZ` form.
+    static let octets = 16
+
+    func write(into out: inout ScratchBytes) {
         out.appendFourDigits(year.clamped(to: 0...9999))
         out.appendTwoDigits(month.clamped(to: 1...12))
         out.appendTwoDigits(day.clamped(to: 1...31))

@@ -2,6 +2,9 @@
 public struct TodoFields: Sendable, Hashable {
     /// Rendered as UID; stays the same for the life of the todo so that clients update rather than duplicate it.
     public var uid: String
+    /// When not empty, UID is `uid@uidDomain` (RFC 5545 3.8.4.7's advice for globally unique UIDs); kept apart so that
+    /// a render does not build a new string per todo.
+    public var uidDomain: String
     /// Plain text; escaping is the renderer's job.
     public var summary: String
     /// Plain text; an empty description renders no DESCRIPTION line.
@@ -20,6 +23,7 @@ public struct TodoFields: Sendable, Hashable {
     /// Creates the fields of one todo.
     public init(
         uid: String,
+        uidDomain: String = "",
         summary: String,
         description: String = "",
         created: ICalDateTime,
@@ -29,6 +33,7 @@ public struct TodoFields: Sendable, Hashable {
         due: ComponentTiming? = nil
     ) {
         self.uid = uid
+        self.uidDomain = uidDomain
         self.summary = summary
         self.description = description
         self.created = created

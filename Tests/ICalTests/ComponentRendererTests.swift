@@ -13,6 +13,23 @@ import Testing
         )
     }
 
+    /// The domain is written after the uid without building a new string; the line is one
+    /// TEXT value, escaped and folded as a whole, equal to a uid that carries the domain itself.
+    @Test func aUIDDomainRendersAsIfPartOfTheUID() throws {
+        for uid in ["a", #"x,y;z\"#, String(repeating: "0123456789", count: 8)] {
+            var split = Fixtures.todo("unused", summary: "S")
+            split.uid = uid
+            split.uidDomain = "example.org"
+            var whole = split
+            whole.uid = uid + "@example.org"
+            whole.uidDomain = ""
+            let bytes = try #require(ComponentRenderer.event(split))
+            #expect(bytes == ComponentRenderer.event(whole))
+            #expect(ComponentRenderer.todo(split) == ComponentRenderer.todo(whole))
+            #expect(textValue(of: "UID", in: bytes) == uid + "@example.org")
+        }
+    }
+
     @Test func timedEventHasNoEnd() throws {
         let bytes = try #require(ComponentRenderer.event(Fixtures.todo("t", summary: "Call", due: Fixtures.timed)))
         let lines = logicalLines(bytes)

@@ -11,10 +11,11 @@ public enum FeedAssembler {
         CalendarHeader(name: name.isEmpty ? "Almanac" : "Almanac: \(name)", refreshInterval: refreshInterval).render()
     }
 
-    /// Assembles a feed from fragments already in todo-id order.
-    public static func assemble<Fragments: Sequence>(name: String, fragments: Fragments) -> [UInt8]
+    /// Assembles a feed from fragments already in todo-id order, in one buffer of the right size.
+    public static func assemble<Fragments: Collection>(name: String, fragments: Fragments) -> [UInt8]
     where Fragments.Element == [UInt8] {
         var bytes = header(name: name)
+        bytes.reserveLargeCapacity(bytes.count + fragments.reduce(0) { $0 + $1.count } + CalendarFooter.bytes.count)
         for fragment in fragments { bytes.append(contentsOf: fragment) }
         bytes.append(contentsOf: CalendarFooter.bytes)
         return bytes

@@ -26,7 +26,8 @@ public struct FragmentRenderer: Sendable {
 
     public func fields(_ todo: Todo) -> TodoFields {
         TodoFields(
-            uid: "\(todo.uid)@almanac",
+            uid: todo.uid,
+            uidDomain: "almanac",
             summary: todo.title,
             description: todo.description,
             created: Self.dateTime(todo.createdAt),

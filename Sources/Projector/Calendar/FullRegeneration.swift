@@ -16,9 +16,9 @@ public enum FullRegeneration {
         let renderer = FragmentRenderer(timeZoneIdentifier: state.timeZone)
         var out = FeedAssembler.header(name: state.name)
         // Components average about 450 octets; one growth at most for wordy calendars.
-        out.reserveCapacity(out.count + state.todos.count * 512)
-        for id in state.todos.keys.sorted() {
-            guard let todo = state.todos[id] else { continue }
+        out.reserveLargeCapacity(out.count + state.todos.count * 512)
+        for index in idOrder(state.todos) {
+            let todo = state.todos.values[index]
             switch variant {
             case .events where todo.completed:
                 continue
@@ -31,6 +31,28 @@ public enum FullRegeneration {
         }
         out.append(contentsOf: CalendarFooter.bytes)
         return out
+    }
+
+    /// The dictionary's positions in ascending id order, found without hashing an id again: a
+    /// calendar's ids are mostly dense (1 ... last todo id, less the deleted), so they are placed
+    /// by id in one pass; sparse ids are sorted instead.
+    static func idOrder<Value>(_ todos: [Int: Value]) -> [Dictionary<Int, Value>.Index] {
+        var lowest = Int.max
+        var highest = Int.min
+        for id in todos.keys {
+            lowest = min(lowest, id)
+            highest = max(highest, id)
+        }
+        guard !todos.isEmpty else { return [] }
+        let (span, overflow) = highest.subtractingReportingOverflow(lowest)
+        if !overflow && span < 4 * todos.count + 1024 {
+            var slots = [Dictionary<Int, Value>.Index?](repeating: nil, count: span + 1)
+            for index in todos.indices { slots[todos.keys[index] - lowest] = index }
+            return slots.compactMap { $0 }
+        }
+        var pairs = todos.indices.map { (id: todos.keys[$0], index: $0) }
+        pairs.sort { $0.id < $1.id }
+        return pairs.map(\.index)
     }
 
     /// Folds events (in version order) and renders the feed.
