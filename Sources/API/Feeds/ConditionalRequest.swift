@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 
 /// RFC 9110 conditional GET/HEAD: If-None-Match (lists, `*`, weak comparison) takes precedence
@@ -14,17 +13,31 @@ enum ConditionalRequest {
         return false
     }
 
-    /// Weak comparison: `W/"x"` matches `"x"`.
+    /// Weak comparison: `W/"x"` matches `"x"`; list members are separated by commas with optional
+    /// spaces or tabs around them (RFC 9110 §5.6.1).
+    ///
+    /// Compared as UTF-8 octets in place: every poll of a feed runs this, and splitting the header
+    /// into trimmed strings was half the work of answering a 304.
     static func matches(_ header: String, etag: String) -> Bool {
-        let wanted = opaque(etag)
-        for candidate in header.split(separator: ",") {
-            let tag = candidate.trimmingCharacters(in: .whitespaces)
-            if tag == "*" || opaque(tag) == wanted { return true }
+        let wanted = opaque(etag.utf8[...])
+        var rest = header.utf8[...]
+        while true {
+            let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let tag = trimmed(rest[..<comma])
+            if tag.elementsEqual("*".utf8) || opaque(tag).elementsEqual(wanted) { return true }
+            guard comma < rest.endIndex else { return false }
+            rest = rest[rest.index(after: comma)...]
         }
-        return false
     }
 
-    private static func opaque(_ tag: String) -> String {
-        tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+    private static func opaque(_ tag: Substring.UTF8View) -> Substring.UTF8View {
+        tag.starts(with: "W/".utf8) ? tag.dropFirst(2) : tag
+    }
+
+    private static func trimmed(_ text: Substring.UTF8View) -> Substring.UTF8View {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = text.firstIndex(where: { !isSpace($0) }), let last = text.lastIndex(where: { !isSpace($0) })
+        else { return text[text.endIndex...] }
+        return text[first...last]
     }
 }

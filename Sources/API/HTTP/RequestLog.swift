@@ -24,7 +24,12 @@ struct RequestLog: RouterMiddleware {
     ) async throws -> Response {
         let id = RequestID.accepted(request.headers[RequestID.field]) ?? RequestID.generate()
         var context = context
-        context.logger[metadataKey: "request_id"] = "\(id)"
+        // Setting metadata makes the log handler render all of it again (StreamLogHandler does, per
+        // set); when the level lets through none of the lines a request writes (error and below),
+        // as with LOG_LEVEL=critical, that work is skipped.
+        if context.logger.logLevel <= .error {
+            context.logger[metadataKey: "request_id"] = "\(id)"
+        }
         let record = RequestRecord(requestID: id)
         context.requestRecord = record
         let start = ContinuousClock.now
