@@ -2,15 +2,20 @@ import Domain
 import EventStore
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// Users: creation (with a one-time API key), lookup, authentication. Throws `ValidationError`
 /// for a bad name and `UserTable.NameTaken` for a taken one; the HTTP edge maps them.
 public struct UserDirectory: Sendable {
     public let commands: CommandExecutor
+    /// API keys this process has seen valid (see `KnownAPIKeys`).
+    let knownKeys: KnownAPIKeys
 
-    public init(commands: CommandExecutor) {
+    public init(commands: CommandExecutor, knownKeyCapacity: Int = 10_000) {
         self.commands = commands
+        self.knownKeys = KnownAPIKeys(capacity: knownKeyCapacity)
     }
 
     var store: EventStore { commands.store }
@@ -44,8 +49,16 @@ public struct UserDirectory: Sendable {
     }
 
     /// The user holding `apiKey`, if any.
+    ///
+    /// A key seen valid before is answered from memory (no database round trip on every
+    /// authenticated request); an unknown key is looked up every time.
     public func authenticate(apiKey: String) async throws -> AuthenticatedUser? {
-        try await table.user(apiKeyHash: Secrets.storedHash(apiKey)).map(AuthenticatedUser.init)
+        let hash = Secrets.storedHash(apiKey)
+        if let known = knownKeys.user(hash: hash) { return known }
+        knownKeys.countLookup()
+        guard let user = try await table.user(apiKeyHash: hash).map(AuthenticatedUser.init) else { return nil }
+        knownKeys.remember(user, hash: hash)
+        return user
     }
 
     public func user(named name: String) async throws -> AuthenticatedUser? {
@@ -76,4 +89,42 @@ extension AuthenticatedUser {
     init(_ row: UserTable.Row) {
         self.init(id: row.id, name: row.name)
     }
+}
+
+/// API keys already seen valid in this process, by their stored hash (never the key itself).
+///
+/// Sound because a key never changes: it is written once, with its user, by registration, and
+/// nothing updates or deletes `users.api_key_hash` or a user (docs/architecture.md, invariant
+/// "API keys are immutable"); a feature that revokes or rotates keys must make every process
+/// forget them, as `FeedLookups` does for feed tokens. An unknown key is never remembered: it
+/// may be registered later by another process, and a hostile client sending random keys must
+/// not fill the memory. Bounded: at `capacity` entries the memory is cleared.
+final class KnownAPIKeys: Sendable {
+    let capacity: Int
+    private let users = Mutex<[ByteBuffer: AuthenticatedUser]>([:])
+    private let lookups = Atomic<Int>(0)
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func user(hash: ByteBuffer) -> AuthenticatedUser? {
+        users.withLock { $0[hash] }
+    }
+
+    func remember(_ user: AuthenticatedUser, hash: ByteBuffer) {
+        guard capacity > 0 else { return }
+        users.withLock { users in
+            if users.count >= capacity { users.removeAll(keepingCapacity: true) }
+            users[hash] = user
+        }
+    }
+
+    func countLookup() {
+        lookups.add(1, ordering: .relaxed)
+    }
+
+    /// Keys held, and database lookups made (for tests).
+    var count: Int { users.withLock { $0.count } }
+    var databaseLookups: Int { lookups.load(ordering: .relaxed) }
 }

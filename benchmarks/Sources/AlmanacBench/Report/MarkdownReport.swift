@@ -324,7 +324,7 @@ struct MarkdownReport {
         guard !creates.isEmpty || !bulk.isEmpty else { return "" }
         var out = "## 4. Writes\n\n"
         if !creates.isEmpty {
-            out += "Ceiling: pgbench running the statements of a create (API key lookup, then the transaction: "
+            out += "Ceiling: pgbench running the statements of a create (the transaction: "
             out += "stream head `FOR UPDATE`, last todo id, head advanced, event and todo row inserted, "
             out += "`last_todo_id` raised, `pg_notify`) with the clients and users of the row, in a database of its "
             out += "own in the same cluster, same run; % of ceiling: Almanac's median over the ceiling's. "
