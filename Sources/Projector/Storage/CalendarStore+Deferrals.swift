@@ -7,19 +7,23 @@ public import PostgresNIO
 /// `calendar_entries` (`next_event`, `next_task`, `next_version`). Part of `CalendarStore`, the
 /// owner of the projection's tables.
 extension CalendarStore {
-    /// The users among `users` with a deferred re-render pending.
-    public func deferredUsers(among users: some Collection<Int64>, on connection: PostgresConnection) async throws
-        -> Set<Int64>
+    /// What a projection batch needs first, in one round trip: its transaction's id (to find the
+    /// rows it writes) and which of `users` have a deferred re-render pending (their events wait
+    /// for the re-renderer).
+    public func startBatch(among users: some Collection<Int64>, on connection: PostgresConnection) async throws
+        -> (txid: UInt64, deferred: Set<Int64>)
     {
-        guard !users.isEmpty else { return [] }
-        var deferred: Set<Int64> = []
-        for try await user in try await connection.run(
-            "SELECT DISTINCT user_id FROM calendar_deferrals WHERE user_id = ANY(\(Array(users))::int8[])",
+        let rows = try await connection.run(
+            """
+            SELECT pg_current_xact_id()::text,
+                   ARRAY(SELECT DISTINCT user_id FROM calendar_deferrals WHERE user_id = ANY(\(Array(users))::int8[]))
+            """,
             logger: logger
-        ).decode(Int64.self) {
-            deferred.insert(user)
+        ).decode((String, [Int64]).self)
+        for try await (txid, deferred) in rows {
+            return (UInt64(txid) ?? 0, Set(deferred))
         }
-        return deferred
+        return (0, [])
     }
 
     /// Every user with a deferred re-render pending, oldest first, at most `limit`.

@@ -87,12 +87,8 @@ public struct ProjectionWriter: Sendable {
     {
         try await store.withTransaction { connection in
             var report = Report()
-            for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
-                .decode(String.self)
-            {
-                report.txid = UInt64(txid) ?? 0
-            }
-            let deferred = try await calendars.deferredUsers(among: byUser.keys, on: connection)
+            let (txid, deferred) = try await calendars.startBatch(among: byUser.keys, on: connection)
+            report.txid = txid
             for user in byUser.keys.sorted() {
                 if deferred.contains(user) {
                     let version = byUser[user]!.map(\.version).max()!
@@ -132,12 +128,8 @@ public struct ProjectionWriter: Sendable {
     private func catchUpInTransaction(_ hints: [Int64: Int64]) async throws -> Report {
         try await store.withTransaction { connection in
             var report = Report()
-            for try await txid in try await connection.run("SELECT pg_current_xact_id()::text", logger: store.logger)
-                .decode(String.self)
-            {
-                report.txid = UInt64(txid) ?? 0
-            }
-            let deferred = try await calendars.deferredUsers(among: hints.keys, on: connection)
+            let (txid, deferred) = try await calendars.startBatch(among: hints.keys, on: connection)
+            report.txid = txid
             for user in hints.keys.sorted() {
                 if deferred.contains(user) {
                     let version = min(hints[user]!, try await store.version(of: user, on: connection))
