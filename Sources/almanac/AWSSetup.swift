@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bus
 import Logging
+import Runtime
 
 /// `almanac aws-setup`: the SNS/SQS fan-out, created idempotently, and how to run against it.
 struct AWSSetup: AsyncParsableCommand {

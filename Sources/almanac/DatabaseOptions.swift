@@ -44,12 +44,3 @@ struct DatabaseOptions: ParsableArguments {
         try await AlmanacRuntime.withDatabase(location, poolSize: poolSize, logger: logger, migrate: migrate, body)
     }
 }
-
-extension Logger {
-    static func almanac(_ label: String = "almanac") -> Logger {
-        var logger = Logger(label: label)
-        logger.logLevel =
-            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        return logger
-    }
-}

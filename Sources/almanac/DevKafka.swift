@@ -2,6 +2,7 @@ import ArgumentParser
 import Bus
 import Foundation
 import Logging
+import Runtime
 import UnixSignals
 
 struct DevKafka: AsyncParsableCommand {

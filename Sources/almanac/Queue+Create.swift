@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bus
 import Logging
+import Runtime
 
 extension Queue {
     struct Create: AsyncParsableCommand {

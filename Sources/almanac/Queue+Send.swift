@@ -2,6 +2,7 @@ import ArgumentParser
 import Bus
 import Foundation
 import Logging
+import Runtime
 
 extension Queue {
     struct Send: AsyncParsableCommand {

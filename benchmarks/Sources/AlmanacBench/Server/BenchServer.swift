@@ -21,10 +21,8 @@ struct BenchServer {
 
     /// Quiet by default: the harness checks every answer itself, and shutdown logs cancellations as errors.
     static let logger: Logger = {
-        var logger = Logger(label: "almanac-bench")
-        logger.logLevel =
-            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return logger
+        // The handler `almanac serve` uses (metadata rendered only for lines written).
+        Logger.almanac("almanac-bench", defaultLevel: .critical)
     }()
 
     var baseURL: String { "http://127.0.0.1:\(httpPort)" }
