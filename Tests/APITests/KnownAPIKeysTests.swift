@@ -30,6 +30,21 @@ struct KnownAPIKeysTests {
         }
     }
 
+    /// A key is looked up again once its lifetime is over (a key removed by hand with SQL, or a
+    /// restored database, is refused within it).
+    @Test func aRememberedKeyExpires() async throws {
+        let keys = KnownAPIKeys(capacity: 10, lifetime: .milliseconds(50))
+        let hash = ByteBuffer(bytes: [7])
+        keys.remember(AuthenticatedUser(id: 7, name: "u7"), hash: hash)
+        #expect(keys.user(hash: hash)?.id == 7)
+        try await Task.sleep(for: .milliseconds(120))
+        #expect(keys.user(hash: hash) == nil)
+        #expect(keys.count == 0)
+        let never = KnownAPIKeys(capacity: 10, lifetime: .zero)
+        never.remember(AuthenticatedUser(id: 1, name: "u"), hash: hash)
+        #expect(never.user(hash: hash) == nil)
+    }
+
     @Test func theMemoryIsBoundedAndKeepsTheNewest() {
         let keys = KnownAPIKeys(capacity: 3)
         for id in 1...10 {

@@ -1,6 +1,7 @@
 import AlmanacTestSupport
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import Logging
 import Synchronization
@@ -98,6 +99,29 @@ struct RequestLogTests {
             seen.insert(id)
         }
         #expect(seen.count == 10_000)
+    }
+
+    /// The id is on the lines a request writes whenever its logger lets any through (the request
+    /// line is `info`, failures `error`); only above `error` is it left off.
+    @Test(arguments: [Logger.Level.error, .warning])
+    func errorLinesCarryTheRequestIDAtQuietLevels(level: Logger.Level) async throws {
+        let logs = CapturedLogs()
+        var logger = logs.logger()
+        logger.logLevel = level
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLog())
+        router.get("/fails") { _, context -> HTTPResponse.Status in
+            context.logger.error("something failed")
+            return .ok
+        }
+        try await Application(router: router, logger: logger).test(.router) { client in
+            let answer = try await client.execute(uri: "/fails", method: .get, headers: [Self.requestID: "quiet-1"])
+            #expect(answer.headers[Self.requestID] == "quiet-1")
+        }
+        let failed = logs.all.filter { $0.message == "something failed" }
+        #expect(failed.count == 1)
+        #expect(failed.first?.metadata["request_id"] == "quiet-1", "\(failed.map(\.text))")
+        #expect(!logs.all.contains { $0.message == "request" })
     }
 
     @Test func errorAnswersCarryTheRequestID() async throws {

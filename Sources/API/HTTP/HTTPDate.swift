@@ -8,12 +8,13 @@ enum HTTPDate {
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`: 29 octets written in place (every feed answer, 304s
     /// included, carries one; interpolation cost a tenth of a 304's own work).
+    /// Instants outside years 0001-9999 (which four digits cannot write) are clamped to them.
     static func string(secondsSinceEpoch seconds: Int64) -> String {
+        let seconds = min(max(seconds, -62_135_596_800), 253_402_300_799)
         let (date, time) = Timestamp(secondsSinceEpoch: seconds).utc
         let weekday: StaticString = "ThuFriSatSunMonTueWed"  // 1970-01-01 was a Thursday
         let month: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
         let weekdayIndex = ((date.daysSinceEpoch % 7) + 7) % 7
-        let year = min(max(date.year, 0), 9999)
         return String(unsafeUninitializedCapacity: 29) { out in
             var index = 0
             func put(_ byte: UInt8) {
@@ -38,7 +39,7 @@ enum HTTPDate {
             put(UInt8(ascii: " "))
             put(month, date.month - 1)
             put(UInt8(ascii: " "))
-            digits(year, 4)
+            digits(date.year, 4)
             put(UInt8(ascii: " "))
             digits(time.hour, 2)
             put(UInt8(ascii: ":"))

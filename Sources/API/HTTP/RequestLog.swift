@@ -9,7 +9,8 @@ import Synchronization
 /// The id comes from the `X-Request-Id` request header when it is 1 to 128 visible ASCII
 /// characters (0x21–0x7E), else it is generated (a UUID); it is sent back in `X-Request-Id` on
 /// every response, errors included, and added as `request_id` to the metadata of every log line
-/// of the request. The line (message `request`) carries the metadata `method`, `route` (the route
+/// of the request (not set when the logger's level lets none of a request's lines through:
+/// above `error`). The line (message `request`) carries the metadata `method`, `route` (the route
 /// template, e.g. `/feeds/{token}.ics`: never the path, which holds a feed's secret token;
 /// `-` when no route matched), `status`, `duration_ms` (until the response head is ready; a
 /// streamed body continues after), `user_id` (when authenticated) and `request_id`. Neither
@@ -24,9 +25,8 @@ struct RequestLog: RouterMiddleware {
     ) async throws -> Response {
         let id = RequestID.accepted(request.headers[RequestID.field]) ?? RequestID.generate()
         var context = context
-        // Setting metadata makes the log handler render all of it again (StreamLogHandler does, per
-        // set); when the level lets through none of the lines a request writes (error and below),
-        // as with LOG_LEVEL=critical, that work is skipped.
+        // A request logs at `error` at most: with a higher level (LOG_LEVEL=critical) no line of it
+        // is written, and the id is not set on the logger at all.
         if context.logger.logLevel <= .error {
             context.logger[metadataKey: "request_id"] = "\(id)"
         }

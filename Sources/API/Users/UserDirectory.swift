@@ -13,9 +13,9 @@ public struct UserDirectory: Sendable {
     /// API keys this process has seen valid (see `KnownAPIKeys`).
     let knownKeys: KnownAPIKeys
 
-    public init(commands: CommandExecutor, knownKeyCapacity: Int = 10_000) {
+    public init(commands: CommandExecutor, knownKeyCapacity: Int = 10_000, knownKeyLifetime: Duration = .seconds(60)) {
         self.commands = commands
-        self.knownKeys = KnownAPIKeys(capacity: knownKeyCapacity)
+        self.knownKeys = KnownAPIKeys(capacity: knownKeyCapacity, lifetime: knownKeyLifetime)
     }
 
     var store: EventStore { commands.store }
@@ -91,32 +91,47 @@ extension AuthenticatedUser {
     }
 }
 
-/// API keys already seen valid in this process, by their stored hash (never the key itself).
+/// API keys already seen valid in this process, by their stored hash (never the key itself), for
+/// `lifetime` after the lookup that found them.
 ///
 /// Sound because a key never changes: it is written once, with its user, by registration, and
-/// nothing updates or deletes `users.api_key_hash` or a user (docs/architecture.md, invariant
-/// "API keys are immutable"); a feature that revokes or rotates keys must make every process
-/// forget them, as `FeedLookups` does for feed tokens. An unknown key is never remembered: it
-/// may be registered later by another process, and a hostile client sending random keys must
-/// not fill the memory. Bounded: at `capacity` entries the memory is cleared.
+/// nothing in Almanac updates or deletes `users.api_key_hash` or a user (docs/architecture.md,
+/// invariant 15). The lifetime bounds what a change made outside Almanac can leave behind: a key
+/// removed by hand with SQL, or a database restored from a backup (where a user id may be given
+/// again), is refused by every process within `lifetime` (60 s by default). A feature that revokes
+/// or rotates keys must make every process forget them at once, as `FeedLookups` does for feed
+/// tokens. An unknown key is never remembered: it may be registered later by another process, and
+/// a client sending random keys must not fill the memory. Bounded: at `capacity` entries the
+/// memory is cleared.
 final class KnownAPIKeys: Sendable {
     let capacity: Int
-    private let users = Mutex<[ByteBuffer: AuthenticatedUser]>([:])
+    let lifetime: Duration
+    private let users = Mutex<[ByteBuffer: (user: AuthenticatedUser, until: ContinuousClock.Instant)]>([:])
     private let lookups = Atomic<Int>(0)
 
-    init(capacity: Int) {
+    init(capacity: Int, lifetime: Duration = .seconds(60)) {
         self.capacity = capacity
+        self.lifetime = lifetime
     }
 
     func user(hash: ByteBuffer) -> AuthenticatedUser? {
-        users.withLock { $0[hash] }
+        let now = ContinuousClock.now
+        return users.withLock { users in
+            guard let known = users[hash] else { return nil }
+            guard now < known.until else {
+                users[hash] = nil
+                return nil
+            }
+            return known.user
+        }
     }
 
     func remember(_ user: AuthenticatedUser, hash: ByteBuffer) {
-        guard capacity > 0 else { return }
+        guard capacity > 0, lifetime > .zero else { return }
+        let until = ContinuousClock.now + lifetime
         users.withLock { users in
             if users.count >= capacity { users.removeAll(keepingCapacity: true) }
-            users[hash] = user
+            users[hash] = (user, until)
         }
     }
 

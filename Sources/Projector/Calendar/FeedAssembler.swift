@@ -26,7 +26,7 @@ public enum FeedAssembler {
         let ordered = entries.filter { !$0.deleted }.sorted { $0.todoID < $1.todoID }
         return assemble(
             name: name,
-            fragments: ordered.lazy.compactMap {
+            fragments: ordered.compactMap {
                 variant.fragment(event: $0.event, task: $0.task, completed: $0.todo.completed)
             }
         )
