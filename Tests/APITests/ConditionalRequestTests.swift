@@ -29,6 +29,10 @@ struct ConditionalRequestTests {
         #expect(HTTPDate.string(secondsSinceEpoch: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(HTTPDate.string(secondsSinceEpoch: -1) == "Wed, 31 Dec 1969 23:59:59 GMT")
         #expect(HTTPDate.string(secondsSinceEpoch: 253_402_300_799) == "Fri, 31 Dec 9999 23:59:59 GMT")
+        // Beyond what four digits can write: clamped to the first and last instants they can.
+        #expect(HTTPDate.string(secondsSinceEpoch: .max) == "Fri, 31 Dec 9999 23:59:59 GMT")
+        #expect(HTTPDate.string(secondsSinceEpoch: .min) == "Mon, 01 Jan 0001 00:00:00 GMT")
+        #expect(HTTPDate.string(secondsSinceEpoch: -62_135_596_800) == "Mon, 01 Jan 0001 00:00:00 GMT")
     }
 
     /// Against Foundation's formatter (an independent implementation) and back through the parser.
