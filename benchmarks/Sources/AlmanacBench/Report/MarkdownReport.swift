@@ -193,7 +193,7 @@ struct MarkdownReport {
         }
         guard !rows.isEmpty else { return "" }
         return "## 3. Feed serving (wrk, keep-alive connections)\n\n"
-            + "nginx: the same bytes as a static file with nginx's own ETag, measured the same way in the same run; "
+            + "nginx: the same bytes as a static file with nginx's own ETag, measured the same way in the same run, in turns with Almanac run by run; "
             + "% of nginx: Almanac's median over nginx's.\n\n"
             + table(
                 [

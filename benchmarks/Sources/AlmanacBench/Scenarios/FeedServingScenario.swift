@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 
 /// Scenario 3: feed answers per second for a calendar of N = 10,000 with concurrent keep-alive
-/// clients (wrk): conditional requests answered 304, and full 200 answers; then the same from
-/// nginx serving the same bytes as a static file with its own ETag (the reference).
+/// clients (wrk): conditional requests answered 304, and full 200 answers; beside the same from
+/// nginx serving the same bytes as a static file with its own ETag (the reference), the two
+/// taking turns run by run.
 struct FeedServingScenario {
     let plan: Plan
     let calendars: CalendarRegistry
@@ -30,19 +31,15 @@ struct FeedServingScenario {
         let size = full.body.readableBytes
         Progress.log("feed: N = \(calendar.n), feed of \(size) octets, ETag \(calendar.etag)")
 
-        try await measure(
-            wrk,
-            url: calendar.feedURL,
-            etag: calendar.etag,
-            n: calendar.n,
-            size: size,
-            prefix: "",
-            into: &results
-        )
-        guard plan.feedNginx else { return }
+        let almanac = Target(prefix: "", url: calendar.feedURL, etag: calendar.etag)
+        guard plan.feedNginx else {
+            try await measure(wrk, [almanac], n: calendar.n, size: size, into: &results)
+            return
+        }
         guard let executable = Nginx.find() else {
             Progress.log("feed: nginx is not installed (benchmarks/run installs it): no comparison")
             results.notes.append("feed serving: nginx not installed, no comparison")
+            try await measure(wrk, [almanac], n: calendar.n, size: size, into: &results)
             return
         }
         // The same bytes as a static file, with nginx's own ETag (size and mtime).
@@ -61,82 +58,92 @@ struct FeedServingScenario {
             throw BenchError("a conditional request to nginx did not answer 304")
         }
         Progress.log("feed: nginx on \(nginx.url), ETag \(etag)")
-        let reference = try await measure(
+        // Almanac and nginx take turns, run by run, so that the machine's drift during the
+        // scenario falls on both alike.
+        let medians = try await measure(
             wrk,
-            url: nginx.url,
-            etag: etag,
+            [almanac, Target(prefix: "nginx: ", url: nginx.url, etag: etag)],
             n: calendar.n,
             size: size,
-            prefix: "nginx: ",
             into: &results
         )
         for series in Self.series {
-            guard let nginxMedian = reference[series],
+            guard let median = medians["" + series], let nginxMedian = medians["nginx: " + series],
                 let index = results.measurements.firstIndex(where: { $0.scenario == "feed" && $0.series == series })
             else { continue }
-            let median = results.measurements[index].summary.median
             results.measurements[index].details["nginx_answers_per_s_median"] = format(nginxMedian)
             results.measurements[index].details["percent_of_nginx"] = format(median / nginxMedian * 100)
         }
     }
 
+    /// A server measured: the prefix of its series' names, its feed's URL and current ETag.
+    struct Target {
+        var prefix: String
+        var url: String
+        var etag: String
+    }
+
     static let series = ["304 Not Modified (If-None-Match)", "200 full feed"]
 
-    /// wrk runs of conditional and full requests to `url`; the indexes of the measurements added
-    /// with their series, and the medians by series.
+    /// wrk runs of conditional and full requests to each target, the targets taking turns run by
+    /// run; the medians by series name (the target's prefix and the series).
     @discardableResult
     private func measure(
         _ wrk: Wrk,
-        url: String,
-        etag: String,
+        _ targets: [Target],
         n: Int,
         size: Int,
-        prefix: String,
         into results: inout RunResults
     ) async throws -> [String: Double] {
         var medians: [String: Double] = [:]
-        for (series, headers) in zip(Self.series, [["If-None-Match: \(etag)"], []]) {
-            var rates: [Double] = []
-            var p50: [Double] = []
-            var p99: [Double] = []
-            var errors = 0
+        for (index, series) in Self.series.enumerated() {
+            var rates = Array(repeating: [Double](), count: targets.count)
+            var p50 = rates
+            var p99 = rates
+            var errors = Array(repeating: 0, count: targets.count)
             for run in 1...plan.throughputRuns {
-                let report = try await wrk.run(
-                    url: url,
-                    threads: plan.feedThreads,
-                    connections: plan.feedConnections,
-                    seconds: plan.throughputSeconds,
-                    headers: headers
-                )
-                Progress.log(
-                    "feed: \(prefix)\(series) run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) answers/s, p50 \(format(report.latency[50] ?? .nan)) ms, p99 \(format(report.latency[99] ?? .nan)) ms, errors \(report.errors)"
-                )
-                rates.append(report.requestsPerSecond)
-                p50.append(report.latency[50] ?? .nan)
-                p99.append(report.latency[99] ?? .nan)
-                errors += report.errors
+                for (turn, target) in targets.enumerated() {
+                    let report = try await wrk.run(
+                        url: target.url,
+                        threads: plan.feedThreads,
+                        connections: plan.feedConnections,
+                        seconds: plan.throughputSeconds,
+                        headers: index == 0 ? ["If-None-Match: \(target.etag)"] : []
+                    )
+                    Progress.log(
+                        "feed: \(target.prefix)\(series) run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) answers/s, p50 \(format(report.latency[50] ?? .nan)) ms, p99 \(format(report.latency[99] ?? .nan)) ms, errors \(report.errors)"
+                    )
+                    rates[turn].append(report.requestsPerSecond)
+                    p50[turn].append(report.latency[50] ?? .nan)
+                    p99[turn].append(report.latency[99] ?? .nan)
+                    errors[turn] += report.errors
+                }
             }
-            if errors > 0 {
-                results.notes.append("feed serving \(prefix)\(series): \(errors) error answers or socket errors")
+            for (turn, target) in targets.enumerated() {
+                if errors[turn] > 0 {
+                    results.notes.append(
+                        "feed serving \(target.prefix)\(series): \(errors[turn]) error answers or socket errors"
+                    )
+                }
+                let measurement = Measurement(
+                    scenario: "feed",
+                    series: target.prefix + series,
+                    n: n,
+                    unit: "answers/s",
+                    samples: rates[turn],
+                    details: [
+                        "connections": "\(plan.feedConnections)",
+                        "wrk_threads": "\(plan.feedThreads)",
+                        "seconds_per_run": "\(plan.throughputSeconds)",
+                        "latency_p50_ms_median": format(Summary(p50[turn]).median),
+                        "latency_p99_ms_median": format(Summary(p99[turn]).median),
+                        "feed_octets": "\(size)",
+                        "errors": "\(errors[turn])",
+                    ]
+                )
+                results.measurements.append(measurement)
+                medians[target.prefix + series] = measurement.summary.median
             }
-            let measurement = Measurement(
-                scenario: "feed",
-                series: prefix + series,
-                n: n,
-                unit: "answers/s",
-                samples: rates,
-                details: [
-                    "connections": "\(plan.feedConnections)",
-                    "wrk_threads": "\(plan.feedThreads)",
-                    "seconds_per_run": "\(plan.throughputSeconds)",
-                    "latency_p50_ms_median": format(Summary(p50).median),
-                    "latency_p99_ms_median": format(Summary(p99).median),
-                    "feed_octets": "\(size)",
-                    "errors": "\(errors)",
-                ]
-            )
-            results.measurements.append(measurement)
-            medians[series] = measurement.summary.median
         }
         return medians
     }
