@@ -1,7 +1,4 @@
 extension [UInt8] {
-    static let carriageReturn: UInt8 = 0x0D
-    static let lineFeed: UInt8 = 0x0A
-
     /// Appends a literal without going through `String`, so fixed property names cost no allocation.
     @inline(__always)
     mutating func appendLiteral(_ literal: StaticString) {

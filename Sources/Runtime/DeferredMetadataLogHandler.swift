@@ -7,10 +7,10 @@ public import Logging
 /// `StreamLogHandler` renders all of its metadata into a string on every change, and every HTTP
 /// request sets two keys (Hummingbird's `hb.request.id`, Almanac's `request_id`), logged or not:
 /// about 2.5 % of the server's time answering 304s (README, "Full render, the 304 path and
-/// remembered API keys"). The lines
-/// written are the same: this handler merges its metadata, the metadata provider's and the
-/// line's (in that order of precedence, as `StreamLogHandler` does) and hands `Inner` the result
-/// as the line's own metadata, with `Inner`'s own metadata and provider left empty.
+/// remembered API keys"). The lines written are the same: this handler merges its metadata, the
+/// metadata provider's and the line's (in that order of precedence, as `StreamLogHandler` does)
+/// and hands `Inner` the result as the line's own metadata, with `Inner`'s own metadata and
+/// provider left empty.
 public struct DeferredMetadataLogHandler<Inner: LogHandler>: LogHandler {
     private var inner: Inner
     public var metadata: Logger.Metadata

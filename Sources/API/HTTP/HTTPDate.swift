@@ -12,17 +12,15 @@ enum HTTPDate {
     static func string(secondsSinceEpoch seconds: Int64) -> String {
         let seconds = min(max(seconds, -62_135_596_800), 253_402_300_799)
         let (date, time) = Timestamp(secondsSinceEpoch: seconds).utc
-        let weekday: StaticString = "ThuFriSatSunMonTueWed"  // 1970-01-01 was a Thursday
-        let month: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
-        let weekdayIndex = ((date.daysSinceEpoch % 7) + 7) % 7
+        let weekday = weekdays[((date.daysSinceEpoch % 7) + 7) % 7]
         return String(unsafeUninitializedCapacity: 29) { out in
             var index = 0
             func put(_ byte: UInt8) {
                 out[index] = byte
                 index += 1
             }
-            func put(_ names: StaticString, _ at: Int) {
-                for offset in 0..<3 { put(names.utf8Start[at * 3 + offset]) }
+            func put(_ text: String) {
+                for byte in text.utf8 { put(byte) }
             }
             func digits(_ value: Int, _ count: Int) {
                 var divisor = 1
@@ -32,12 +30,11 @@ enum HTTPDate {
                     divisor /= 10
                 }
             }
-            put(weekday, weekdayIndex)
-            put(UInt8(ascii: ","))
-            put(UInt8(ascii: " "))
+            put(weekday)
+            put(", ")
             digits(date.day, 2)
             put(UInt8(ascii: " "))
-            put(month, date.month - 1)
+            put(months[date.month - 1])
             put(UInt8(ascii: " "))
             digits(date.year, 4)
             put(UInt8(ascii: " "))
@@ -46,7 +43,7 @@ enum HTTPDate {
             digits(time.minute, 2)
             put(UInt8(ascii: ":"))
             digits(time.second, 2)
-            for byte in " GMT".utf8 { put(byte) }
+            put(" GMT")
             return index
         }
     }
