@@ -23,16 +23,19 @@ apt_install() {
 
 # The directory holding initdb/pg_ctl, installing PostgreSQL when it is missing.
 pg_bindir() {
+  # Every return states its status: a bare `return` in a function called from a trap returns
+  # the status the shell had before the trap, so in the EXIT trap of a failed run it returned
+  # non-zero, `set -e` ended the trap, and PostgreSQL and moto_server were left running.
   local dir
   if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
-    dirname "$(command -v initdb)"; return
+    dirname "$(command -v initdb)"; return 0
   fi
   for dir in /usr/lib/postgresql/*/bin; do
-    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+    [ -x "$dir/initdb" ] && { echo "$dir"; return 0; }
   done
   apt_install postgresql >&2
   for dir in /usr/lib/postgresql/*/bin; do
-    [ -x "$dir/initdb" ] && { echo "$dir"; return; }
+    [ -x "$dir/initdb" ] && { echo "$dir"; return 0; }
   done
   log "PostgreSQL could not be installed"; return 1
 }
