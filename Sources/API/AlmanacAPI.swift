@@ -59,7 +59,10 @@ public struct AlmanacServices: Sendable {
 public enum AlmanacAPI {
     /// The router and the services it needs running beside it.
     public struct Built {
-        public var router: Router<AppRequestContext>
+        /// What the server runs: the router, with the subscription feed taken ahead of it.
+        public var responder: FeedFirstRouter
+        /// The routes (what the OpenAPI document describes).
+        public var router: Router<AppRequestContext> { responder.router }
         /// The calendar-change listener that lets feed polls be answered from memory.
         public var services: [any Service]
         /// Whether the listener is connected (until then every feed request reads the database).
@@ -115,12 +118,12 @@ public enum AlmanacAPI {
             publicURL: publicURL,
             deadline: configuration.requestTimeout
         )
-        feeds.registerPublic(on: router)
+        let feed = feeds.registerPublic(on: router)
         feeds.registerAuthenticated(on: authenticated)
         JobRoutes(queue: services.jobs, cache: cache, streamer: streamer, publicURL: publicURL)
             .register(on: authenticated)
         return Built(
-            router: router,
+            responder: FeedFirstRouter(router: router, feed: feed),
             services: [FeedChangeListener(store: services.store, lookups: lookups)],
             isListening: { lookups.begin() != nil },
             lastBarrier: { lookups.lastBarrier },

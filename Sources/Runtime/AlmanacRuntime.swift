@@ -114,7 +114,7 @@ public struct AlmanacRuntime: Sendable {
             let idle = api.idleTimeout.components
             services.append(
                 Application(
-                    router: built.router,
+                    router: built.responder,
                     server: .http1(
                         configuration: .init(
                             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)

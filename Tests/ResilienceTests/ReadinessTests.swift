@@ -23,7 +23,7 @@ struct ReadinessTests {
     ) async throws {
         let built = try await runtime.api(APIConfiguration(requestTimeout: .seconds(5), readiness: readiness))
         let app = Application(
-            router: built.router,
+            router: built.responder,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             services: built.services,
             logger: TestDatabase.logger

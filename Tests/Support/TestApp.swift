@@ -39,7 +39,7 @@ public struct TestApp: Sendable {
                     requestTimeout: .seconds(120)  // loaded test machines queue writes for long
                 )
             )
-            let app = Application(router: built.router, logger: logger ?? TestDatabase.logger)
+            let app = Application(router: built.responder, logger: logger ?? TestDatabase.logger)
             let statistics = built.feedCacheStatistics
             guard listening else {
                 return try await app.test(.router) { client in

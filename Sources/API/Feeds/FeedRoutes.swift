@@ -16,9 +16,12 @@ struct FeedRoutes {
     /// How long an answer that needs the database may take before it is a 503 (`RequestDeadline`).
     let deadline: Duration
 
-    func registerPublic(on router: Router<AppRequestContext>) {
-        router.get("feeds/{token}.ics", use: serve)
-        router.head("feeds/{token}.ics", use: serve)
+    /// Registers the subscription feed on `router`, and returns it as the router would run it
+    /// (its middlewares so far around `serve`) for `FeedFirstRouter`.
+    func registerPublic(on router: Router<AppRequestContext>) -> any HTTPResponder<AppRequestContext> {
+        router.get(FeedPath.route, use: serve)
+        router.head(FeedPath.route, use: serve)
+        return router.middlewares.constructResponder(finalResponder: CallbackResponder(callback: serve))
     }
 
     func registerAuthenticated(on group: RouterGroup<AppRequestContext>) {
