@@ -101,6 +101,12 @@ struct RequestLogTests {
         #expect(seen.count == 10_000)
     }
 
+    /// The mixing function is SplitMix64's: its first output from state 0 is the published one.
+    @Test func requestIDsMixWithSplitMix64() {
+        #expect(RequestID.mix(0) == 0xE220_A839_7B1D_CDAF)
+        #expect(RequestID.mix(0x9E37_79B9_7F4A_7C15) == 0x6E78_9E6A_A1B9_65F4)
+    }
+
     /// The id is on the lines a request writes whenever its logger lets any through (the request
     /// line is `info`, failures `error`); only above `error` is it left off.
     @Test(arguments: [Logger.Level.error, .warning])
