@@ -189,16 +189,19 @@ struct MarkdownReport {
                 m.details["latency_p50_ms_median"] ?? "", m.details["latency_p99_ms_median"] ?? "",
                 m.details["connections"] ?? "", m.details["feed_octets"].flatMap { Int($0) }.map(grouped) ?? "",
                 m.details["percent_of_nginx"].map { "\($0) %" } ?? "",
+                m.details["cpu_us_per_answer_median"] ?? "", m.details["cpu_times_nginx"].map { "×\($0)" } ?? "",
             ]
         }
         guard !rows.isEmpty else { return "" }
         return "## 3. Feed serving (wrk, keep-alive connections)\n\n"
             + "nginx: the same bytes as a static file with nginx's own ETag, measured the same way in the same run, in turns with Almanac run by run; "
-            + "% of nginx: Almanac's median over nginx's.\n\n"
+            + "% of nginx: Almanac's median over nginx's; CPU µs per answer: user and system time of the server's processes "
+            + "over a run (the harness process, which hosts the API; nginx's master and workers), divided by the run's answers, "
+            + "median of the runs.\n\n"
             + table(
                 [
                     "answer", "N", "answers/s median", "answers/s p95", "latency p50 (ms)", "latency p99 (ms)",
-                    "connections", "feed octets", "% of nginx",
+                    "connections", "feed octets", "% of nginx", "CPU µs per answer", "CPU per answer / nginx's",
                 ],
                 rows
             )

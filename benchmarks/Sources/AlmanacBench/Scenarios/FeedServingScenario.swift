@@ -31,7 +31,7 @@ struct FeedServingScenario {
         let size = full.body.readableBytes
         Progress.log("feed: N = \(calendar.n), feed of \(size) octets, ETag \(calendar.etag)")
 
-        let almanac = Target(prefix: "", url: calendar.feedURL, etag: calendar.etag)
+        let almanac = Target(prefix: "", url: calendar.feedURL, etag: calendar.etag, cpuSeconds: ProcessCPU.ownSeconds)
         guard plan.feedNginx else {
             try await measure(wrk, [almanac], n: calendar.n, size: size, into: &results)
             return
@@ -60,9 +60,17 @@ struct FeedServingScenario {
         Progress.log("feed: nginx on \(nginx.url), ETag \(etag)")
         // Almanac and nginx take turns, run by run, so that the machine's drift during the
         // scenario falls on both alike.
-        let medians = try await measure(
+        let (medians, cpuPerAnswer) = try await measure(
             wrk,
-            [almanac, Target(prefix: "nginx: ", url: nginx.url, etag: etag)],
+            [
+                almanac,
+                Target(
+                    prefix: "nginx: ",
+                    url: nginx.url,
+                    etag: etag,
+                    cpuSeconds: { [pid = nginx.processID] in ProcessCPU.seconds(ofProcessAndChildren: pid) }
+                ),
+            ],
             n: calendar.n,
             size: size,
             into: &results
@@ -73,20 +81,26 @@ struct FeedServingScenario {
             else { continue }
             results.measurements[index].details["nginx_answers_per_s_median"] = format(nginxMedian)
             results.measurements[index].details["percent_of_nginx"] = format(median / nginxMedian * 100)
+            if let cpu = cpuPerAnswer["" + series], let nginxCPU = cpuPerAnswer["nginx: " + series] {
+                results.measurements[index].details["cpu_times_nginx"] = format(cpu / nginxCPU)
+            }
         }
     }
 
-    /// A server measured: the prefix of its series' names, its feed's URL and current ETag.
+    /// A server measured: the prefix of its series' names, its feed's URL and current ETag, and
+    /// the CPU seconds its processes have used so far.
     struct Target {
         var prefix: String
         var url: String
         var etag: String
+        var cpuSeconds: @Sendable () -> Double
     }
 
     static let series = ["304 Not Modified (If-None-Match)", "200 full feed"]
 
     /// wrk runs of conditional and full requests to each target, the targets taking turns run by
-    /// run; the medians by series name (the target's prefix and the series).
+    /// run; the medians of answers per second and of CPU microseconds per answer (the server's
+    /// processes, over the run) by series name (the target's prefix and the series).
     @discardableResult
     private func measure(
         _ wrk: Wrk,
@@ -94,15 +108,18 @@ struct FeedServingScenario {
         n: Int,
         size: Int,
         into results: inout RunResults
-    ) async throws -> [String: Double] {
+    ) async throws -> (rates: [String: Double], cpu: [String: Double]) {
         var medians: [String: Double] = [:]
+        var cpuMedians: [String: Double] = [:]
         for (index, series) in Self.series.enumerated() {
             var rates = Array(repeating: [Double](), count: targets.count)
             var p50 = rates
             var p99 = rates
+            var cpu = rates
             var errors = Array(repeating: 0, count: targets.count)
             for run in 1...plan.throughputRuns {
                 for (turn, target) in targets.enumerated() {
+                    let cpuBefore = target.cpuSeconds()
                     let report = try await wrk.run(
                         url: target.url,
                         threads: plan.feedThreads,
@@ -110,9 +127,12 @@ struct FeedServingScenario {
                         seconds: plan.throughputSeconds,
                         headers: index == 0 ? ["If-None-Match: \(target.etag)"] : []
                     )
+                    let perAnswer =
+                        report.requests > 0 ? (target.cpuSeconds() - cpuBefore) / Double(report.requests) * 1e6 : .nan
                     Progress.log(
-                        "feed: \(target.prefix)\(series) run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) answers/s, p50 \(format(report.latency[50] ?? .nan)) ms, p99 \(format(report.latency[99] ?? .nan)) ms, errors \(report.errors)"
+                        "feed: \(target.prefix)\(series) run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) answers/s, p50 \(format(report.latency[50] ?? .nan)) ms, p99 \(format(report.latency[99] ?? .nan)) ms, CPU \(format(perAnswer)) µs/answer, errors \(report.errors)"
                     )
+                    cpu[turn].append(perAnswer)
                     rates[turn].append(report.requestsPerSecond)
                     p50[turn].append(report.latency[50] ?? .nan)
                     p99[turn].append(report.latency[99] ?? .nan)
@@ -137,14 +157,16 @@ struct FeedServingScenario {
                         "seconds_per_run": "\(plan.throughputSeconds)",
                         "latency_p50_ms_median": format(Summary(p50[turn]).median),
                         "latency_p99_ms_median": format(Summary(p99[turn]).median),
+                        "cpu_us_per_answer_median": format(Summary(cpu[turn]).median),
                         "feed_octets": "\(size)",
                         "errors": "\(errors[turn])",
                     ]
                 )
                 results.measurements.append(measurement)
                 medians[target.prefix + series] = measurement.summary.median
+                cpuMedians[target.prefix + series] = Summary(cpu[turn]).median
             }
         }
-        return medians
+        return (medians, cpuMedians)
     }
 }

@@ -27,6 +27,9 @@ final class Nginx {
         return nil
     }
 
+    /// nginx's master process (its workers are its children).
+    var processID: Int32 { process.processIdentifier }
+
     private init(directory: URL, port: Int, file: String, process: Process) {
         self.directory = directory
         self.port = port
