@@ -321,6 +321,12 @@ struct MarkdownReport {
         return out
     }
 
+    /// "a / b", or empty when either is missing.
+    private func pair(_ a: String?, _ b: String?) -> String {
+        guard let a, let b else { return "" }
+        return "\(a) / \(b)"
+    }
+
     private func writes() -> String {
         let creates = results.measurements.filter { $0.scenario == "writes" && $0.unit == "creates/s" }
         let bulk = results.measurements.filter { $0.scenario == "writes" && $0.unit == "ms" }
@@ -332,11 +338,15 @@ struct MarkdownReport {
             out += "`last_todo_id` raised, `pg_notify`) with the clients and users of the row, in a database of its "
             out += "own in the same cluster, same run; % of ceiling: Almanac's median over the ceiling's. "
             out += "Projector stopped: the same shape with the store-tailing projector stopped (creates/s median, "
-            out += "latency p50).\n\n"
+            out += "latency p50). CPU per create: user and system time over a run divided by its creates (median of "
+            out += "the runs), of this process (the API, the projector and the load generator's HTTP client) and of "
+            out +=
+                "PostgreSQL (postmaster and backends); for the ceiling, of pgbench and of PostgreSQL per transaction.\n\n"
             out += table(
                 [
                     "clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)",
                     "projector stopped", "PostgreSQL ceiling (tx/s)", "% of ceiling",
+                    "CPU µs per create: process / PostgreSQL", "ceiling's CPU µs: pgbench / PostgreSQL",
                 ],
                 creates.map {
                     [
@@ -347,6 +357,8 @@ struct MarkdownReport {
                             + ($0.details["projector_stopped_latency_p50_ms"].map { " (\($0) ms)" } ?? ""),
                         $0.details["ceiling_tx_per_s_median"] ?? "",
                         $0.details["percent_of_ceiling"].map { "\($0) %" } ?? "",
+                        pair($0.details["cpu_us_per_create_process"], $0.details["cpu_us_per_create_postgres"]),
+                        pair($0.details["ceiling_cpu_us_per_tx_pgbench"], $0.details["ceiling_cpu_us_per_tx_postgres"]),
                     ]
                 }
             )

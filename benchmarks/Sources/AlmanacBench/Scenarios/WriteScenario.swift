@@ -66,28 +66,45 @@ struct WriteScenario {
                     "seconds_per_run": "\(plan.throughputSeconds)",
                     "projector_stopped_creates_per_s_median": format(Summary(alone.rates).median),
                     "projector_stopped_latency_p50_ms": format(alone.latency.median),
+                    "cpu_us_per_create_process": format(running.processCPU),
+                    "cpu_us_per_create_postgres": format(running.postgresCPU),
                 ]
             )
         )
     }
 
-    /// One warm-up run, then `plan.throughputRuns` timed runs of `createLoop`.
+    /// The private cluster's data directory (its `postmaster.pid`, for `ProcessCPU`).
+    private var postgresData: URL { server.directory.appendingPathComponent("data") }
+
+    /// One warm-up run, then `plan.throughputRuns` timed runs of `createLoop`; besides the rates,
+    /// the CPU microseconds per create of this process (the API, the projector and the load
+    /// generator's HTTP client) and of PostgreSQL, medians of the runs.
     private func createRuns(clients: Int, keys: [String], series: String) async throws
-        -> (rates: [Double], latency: Summary, requests: Int)
+        -> (rates: [Double], latency: Summary, requests: Int, processCPU: Double, postgresCPU: Double)
     {
         var rates: [Double] = []
         var latencies: [Double] = []
+        var processCPU: [Double] = []
+        var postgresCPU: [Double] = []
         for run in 0...plan.throughputRuns {
+            let (ownBefore, postgresBefore) = (
+                ProcessCPU.ownSeconds(), ProcessCPU.postgresSeconds(dataDirectory: postgresData)
+            )
             let (count, seconds, latency) = try await createLoop(clients: clients, keys: keys, seed: UInt64(run))
             // Run 0 warms connections, the pool and the todo tables up.
             guard run > 0 else { continue }
+            let own = (ProcessCPU.ownSeconds() - ownBefore) / Double(max(count, 1)) * 1e6
+            let postgres =
+                (ProcessCPU.postgresSeconds(dataDirectory: postgresData) - postgresBefore) / Double(max(count, 1)) * 1e6
             rates.append(Double(count) / seconds)
             latencies += latency
+            processCPU.append(own)
+            postgresCPU.append(postgres)
             Progress.log(
-                "writes: \(series) run \(run)/\(plan.throughputRuns): \(format(Double(count) / seconds)) creates/s"
+                "writes: \(series) run \(run)/\(plan.throughputRuns): \(format(Double(count) / seconds)) creates/s, CPU per create: this process \(format(own)) µs, PostgreSQL \(format(postgres)) µs"
             )
         }
-        return (rates, Summary(latencies), latencies.count)
+        return (rates, Summary(latencies), latencies.count, Summary(processCPU).median, Summary(postgresCPU).median)
     }
 
     /// pgbench runs of the create's statements for the shape just measured; the creates' row gets
@@ -111,14 +128,25 @@ struct WriteScenario {
         let series = "creates, \(clients) client\(clients == 1 ? "" : "s"), \(label)"
         var rates: [Double] = []
         var failed = 0
+        var pgbenchCPU: [Double] = []
+        var postgresCPU: [Double] = []
         for run in 0...plan.throughputRuns {
+            let (pgbenchBefore, postgresBefore) = (
+                ProcessCPU.childrenSeconds(), ProcessCPU.postgresSeconds(dataDirectory: postgresData)
+            )
             // Run 0 (1 s) warms the connections and the tables up, as the creates' run 0.
             let outcome = try await shape.run(clients: clients, seconds: run == 0 ? 1 : plan.throughputSeconds)
             guard run > 0 else { continue }
+            let transactions = Double(max(1, Int(outcome.transactionsPerSecond * Double(plan.throughputSeconds))))
+            let pgbench = (ProcessCPU.childrenSeconds() - pgbenchBefore) / transactions * 1e6
+            let postgres =
+                (ProcessCPU.postgresSeconds(dataDirectory: postgresData) - postgresBefore) / transactions * 1e6
             rates.append(outcome.transactionsPerSecond)
             failed += outcome.failed
+            pgbenchCPU.append(pgbench)
+            postgresCPU.append(postgres)
             Progress.log(
-                "writes: PostgreSQL ceiling, \(series) run \(run)/\(plan.throughputRuns): \(format(outcome.transactionsPerSecond)) tx/s"
+                "writes: PostgreSQL ceiling, \(series) run \(run)/\(plan.throughputRuns): \(format(outcome.transactionsPerSecond)) tx/s, CPU per transaction: pgbench \(format(pgbench)) µs, PostgreSQL \(format(postgres)) µs"
             )
         }
         let measured = Measurement(
@@ -129,6 +157,8 @@ struct WriteScenario {
             details: [
                 "tool": "pgbench -M extended",
                 "failed_transactions": "\(failed)",
+                "cpu_us_per_tx_pgbench": format(Summary(pgbenchCPU).median),
+                "cpu_us_per_tx_postgres": format(Summary(postgresCPU).median),
                 "seconds_per_run": "\(plan.throughputSeconds)",
             ]
         )
@@ -138,6 +168,8 @@ struct WriteScenario {
         }) {
             let creates = results.measurements[index].summary.median
             results.measurements[index].details["ceiling_tx_per_s_median"] = format(measured.summary.median)
+            results.measurements[index].details["ceiling_cpu_us_per_tx_pgbench"] = format(Summary(pgbenchCPU).median)
+            results.measurements[index].details["ceiling_cpu_us_per_tx_postgres"] = format(Summary(postgresCPU).median)
             results.measurements[index].details["percent_of_ceiling"] = format(
                 creates / measured.summary.median * 100
             )
