@@ -34,6 +34,21 @@ public struct EventStore: Sendable {
         }
     }
 
+    /// Like `withTransaction(_:)`, with `body` run on the connection's event loop
+    /// (`EventLoopExecutor`): each statement is written and its reply read on that thread, with
+    /// no switch to the cooperative pool and back in between. For a request's short transaction
+    /// (a command: `CommandExecutor`); nothing slow belongs in `body`, which holds up every
+    /// channel of that loop while it computes.
+    public func withTransactionOnConnectionLoop<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.leased { connection in
+            try await withTaskExecutorPreference(CloseWatch.executor(of: connection)) {
+                try await withTransaction(on: connection, body)
+            }
+        }
+    }
+
     /// Runs `body` in a transaction on a connection the caller holds (one that keeps a session
     /// lock across several transactions); like `withTransaction(_:)` otherwise.
     nonisolated(nonsending) public func withTransaction<Result: Sendable>(

@@ -32,7 +32,8 @@ public struct CommandExecutor: Sendable {
         while true {
             attempt += 1
             do {
-                let (appended, result) = try await store.withTransaction { connection in
+                // On the connection's event loop: seven round trips without a thread switch each.
+                let (appended, result) = try await store.withTransactionOnConnectionLoop { connection in
                     let version = try await store.version(of: user, on: connection, lock: true)
                     let (events, result) = try await decide(connection, version)
                     try await append(events, user: user, expectedVersion: version, on: connection)

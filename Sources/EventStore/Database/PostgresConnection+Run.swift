@@ -34,7 +34,8 @@ extension PostgresConnection {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard outcome.install(continuation) else { return }
-                let statement = Task {
+                // On the connection's event loop: written there, and finished where the reply is read.
+                let statement = Task(executorPreference: watch.executor) {
                     do {
                         outcome.finish(.success(try await self.query(query, logger: logger, file: file, line: line)))
                     } catch {
@@ -63,6 +64,18 @@ final class CloseWatch: Sendable {
 
     private let state = Mutex(State())
 
+    /// The connection's event loop as a task executor (its statements run there).
+    let executor: EventLoopExecutor
+
+    private init(executor: EventLoopExecutor) {
+        self.executor = executor
+    }
+
+    /// The event loop of `connection` as a task executor, made once per connection.
+    static func executor(of connection: PostgresConnection) -> EventLoopExecutor {
+        of(connection).executor
+    }
+
     private struct Entry: Sendable {
         weak var connection: PostgresConnection?
         let watch: CloseWatch
@@ -81,7 +94,7 @@ final class CloseWatch: Sendable {
                 watches.entries = watches.entries.filter { $0.value.connection != nil }
                 watches.sweepAt = max(64, watches.entries.count * 2)
             }
-            let watch = CloseWatch()
+            let watch = CloseWatch(executor: EventLoopExecutor(connection.eventLoop))
             watches.entries[key] = Entry(connection: connection, watch: watch)
             return (watch, true)
         }
