@@ -4,6 +4,8 @@ import Domain
 import EventStore
 import Foundation
 import HTTPTypes
+import NIOCore
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -11,6 +13,23 @@ import Testing
 struct CommandExecutorTests {
     static func timeZone(_ zone: String) -> [TodoEvent] {
         [.timeZoneChanged(TimeZoneChanged(timeZone: zone, at: Timestamp(microseconds: 1)))]
+    }
+
+    /// A command's transaction runs on its connection's event loop unless told otherwise (a bulk
+    /// completion of more than `CommandExecutor.loopBoundTodos` todos).
+    @Test func commandsRunOnTheirConnectionsLoopUnlessLarge() async throws {
+        try await TestDatabase.withStore { store in
+            let services = AlmanacServices(store: store)
+            let onLoop = try await services.commands.execute(user: 4343) { connection, _ in
+                (Self.timeZone("Asia/Tokyo"), connection.eventLoop.inEventLoop)
+            }
+            #expect(onLoop)
+            let offLoop = try await services.commands.execute(user: 4343, onConnectionLoop: false) { connection, _ in
+                (Self.timeZone("Europe/Paris"), connection.eventLoop.inEventLoop)
+            }
+            #expect(!offLoop)
+            #expect(try await store.readStream(4343).map(\.version) == [1, 2])
+        }
     }
 
     /// Two first commands on a stream race for version 1: the loser's append conflicts and is

@@ -22,23 +22,37 @@ public struct CommandExecutor: Sendable {
 
     var logger: Logger { store.logger }
 
+    /// How many todos a command may touch and still run on its connection's event loop
+    /// (`EventStore.withTransactionOnConnectionLoop`): a create, an edit or a small completion is
+    /// a few round trips and microseconds of work, run where the replies are read; a bulk
+    /// completion of thousands loads, decodes and encodes for tens to hundreds of milliseconds,
+    /// which would hold up every other channel of that loop, so it runs on the cooperative pool.
+    public static let loopBoundTodos = 100
+
     /// `decide` gets the connection (inside the transaction) and the current version, and returns
-    /// the events to append plus the command's result.
+    /// the events to append plus the command's result. With `onConnectionLoop` (the default; pass
+    /// false for a command that touches more than `loopBoundTodos` todos) the transaction runs on
+    /// the connection's event loop.
     public func execute<Result: Sendable>(
         user: Int64,
+        onConnectionLoop: Bool = true,
         _ decide: @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
     ) async throws -> Result {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                // On the connection's event loop: seven round trips without a thread switch each.
-                let (appended, result) = try await store.withTransactionOnConnectionLoop { connection in
+                let transaction = { @Sendable (connection: PostgresConnection) async throws -> (Int, Result) in
                     let version = try await store.version(of: user, on: connection, lock: true)
                     let (events, result) = try await decide(connection, version)
                     try await append(events, user: user, expectedVersion: version, on: connection)
                     return (events.count, result)
                 }
+                // On the connection's event loop: seven round trips without a thread switch each.
+                let (appended, result) =
+                    onConnectionLoop
+                    ? try await store.withTransactionOnConnectionLoop(transaction)
+                    : try await store.withTransaction(transaction)
                 StoreMetrics.appended(appended)
                 return result
             } catch let conflict as VersionConflict {
@@ -84,11 +98,14 @@ public struct CommandExecutor: Sendable {
     public func execute<Result: Sendable>(
         user: Int64,
         keyed: Keyed<Result>?,
+        onConnectionLoop: Bool = true,
         _ decide: @escaping @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
     ) async throws -> Executed<Result> {
-        guard let keyed else { return .done(try await execute(user: user, decide)) }
+        guard let keyed else { return .done(try await execute(user: user, onConnectionLoop: onConnectionLoop, decide)) }
         let idempotency = self.idempotency
-        return try await execute(user: user) { connection, version -> ([TodoEvent], Executed<Result>) in
+        return try await execute(user: user, onConnectionLoop: onConnectionLoop) {
+            connection,
+            version -> ([TodoEvent], Executed<Result>) in
             if let answer = try await idempotency.answer(user: user, for: keyed.request, on: connection) {
                 return ([], .replayed(answer))
             }

@@ -56,7 +56,8 @@ public struct TodoService: Sendable {
         -> Executed<BulkCompletion>
     {
         let table = self.table
-        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
+        let small = ids.count <= CommandExecutor.loopBoundTodos
+        return try await commands.execute(user: user, keyed: keyed, onConnectionLoop: small) { connection, _ in
             let existing = try await table.load(user: user, ids: ids, on: connection)
             let outcome = TodoCommands.complete(ids: ids, existing: existing, at: .now())
             return (outcome.event.map { [$0] } ?? [], outcome)

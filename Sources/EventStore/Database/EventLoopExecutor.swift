@@ -5,12 +5,15 @@ public import NIOCore
 ///
 /// A statement awaited from the cooperative pool crosses threads twice per round trip: the
 /// write is handed to the connection's event loop (waking it), the reply resumes the task on
-/// the pool (waking a pool thread). A transaction of seven statements pays fourteen wake-ups and
-/// context switches, which showed as CPU time: 1.2 to 2.2 ms of the API process's CPU per
-/// create, against pgbench's 0.19 ms for the same statements (`benchmarks/run --scenarios
-/// writes`). A task that prefers the connection's loop writes in place and is resumed where the
-/// reply was read. Only short work belongs there: while it runs, every other channel of that
-/// loop waits.
+/// the pool (waking a pool thread): fourteen wake-ups and context switches for the seven
+/// statements of a create. A task that prefers the connection's loop writes in place and is
+/// resumed where the reply was read; in the writes benchmark that cut the harness process's CPU
+/// per create (API, projector and load generator together) by 10 to 20 %. Only short work
+/// belongs there: while it runs, every other channel of that loop waits.
+///
+/// The loop must outlive the tasks that prefer it: NIO drops work handed to a loop that has shut
+/// down, so such a task would never resume. Almanac's connections run on NIO's singleton group,
+/// which lives as long as the process.
 public final class EventLoopExecutor: TaskExecutor {
     public let eventLoop: any EventLoop
 
