@@ -72,9 +72,11 @@ enum RequestID {
     }
 
     /// A version 4 UUID in lower case, e.g. `0f5c2a9e-4b1d-4c3e-9a7f-2d6b8e1c0a53`: a counter
-    /// and two random keys drawn once per process, mixed (SplitMix64's finaliser, a bijection),
-    /// so ids are unique within a process (the counter) and unrelated across processes (the
-    /// keys). Not a secret: a client may send any id it likes.
+    /// and two random keys drawn once per process, each mixed (SplitMix64's finaliser, a
+    /// bijection) into one half: two ids of a process collide only if both halves agree in all
+    /// 122 bits left after the version and variant (negligible), and ids of different processes
+    /// are unrelated (the keys). Not a secret, and predictable from one id: a client may send any
+    /// id it likes.
     ///
     /// Written here rather than `UUID().uuidString.lowercased()`: Foundation's formats through an
     /// `NSString` and lowercases a copy, and every request pays it (about a tenth of a 304 poll's
