@@ -124,6 +124,8 @@ struct CreateCeiling {
     struct Run: Sendable {
         var transactionsPerSecond: Double
         var failed: Int
+        /// "number of transactions actually processed" (nil when pgbench did not say).
+        var processed: Int?
     }
 
     /// One pgbench run of `clients` clients (as many threads) for `seconds`.
@@ -135,13 +137,16 @@ struct CreateCeiling {
                 "-T", "\(seconds)", url,
             ]
         )
-        var run = Run(transactionsPerSecond: .nan, failed: 0)
+        var run = Run(transactionsPerSecond: .nan, failed: 0, processed: nil)
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if line.hasPrefix("tps = "), fields.count >= 3, let value = Double(fields[2]) {
                 run.transactionsPerSecond = value
             } else if line.hasPrefix("number of failed transactions:"), fields.count >= 5, let value = Int(fields[4]) {
                 run.failed = value
+            } else if line.hasPrefix("number of transactions actually processed:"), fields.count >= 6 {
+                // "number of transactions actually processed: 2301" (or "2301/2400" with -t).
+                run.processed = Int(fields[5].split(separator: "/")[0])
             }
         }
         guard run.transactionsPerSecond.isFinite else {

@@ -137,7 +137,9 @@ struct WriteScenario {
             // Run 0 (1 s) warms the connections and the tables up, as the creates' run 0.
             let outcome = try await shape.run(clients: clients, seconds: run == 0 ? 1 : plan.throughputSeconds)
             guard run > 0 else { continue }
-            let transactions = Double(max(1, Int(outcome.transactionsPerSecond * Double(plan.throughputSeconds))))
+            let transactions = Double(
+                max(1, outcome.processed ?? Int(outcome.transactionsPerSecond * Double(plan.throughputSeconds)))
+            )
             let pgbench = (ProcessCPU.childrenSeconds() - pgbenchBefore) / transactions * 1e6
             let postgres =
                 (ProcessCPU.postgresSeconds(dataDirectory: postgresData) - postgresBefore) / transactions * 1e6

@@ -21,25 +21,52 @@ enum ProcessCPU {
     /// Seconds of CPU a PostgreSQL cluster has used: its postmaster, the backends alive now, and
     /// those that have exited (the postmaster waits for each, so theirs is in its children's
     /// time: pgbench's connections end with every run). `dataDirectory` holds `postmaster.pid`.
+    ///
+    /// A backend reaped between reading the postmaster and listing its children would count in
+    /// neither (or, the other way round, in both), and pgbench's backends exit just as a run ends:
+    /// a reading is taken again until two in a row agree on the children and the reaped time.
     static func postgresSeconds(dataDirectory: URL) -> Double {
         guard
             let text = try? String(
                 contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"),
                 encoding: .utf8
             ),
-            let line = text.split(separator: "\n").first, let postmaster = Int32(line),
-            let own = stat(of: postmaster)
+            let line = text.split(separator: "\n").first, let postmaster = Int32(line)
         else { return .nan }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var total = Double(own.ticks + own.childTicks) / ticks
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let candidate = Int32(entry), let stat = stat(of: candidate), stat.parent == postmaster else {
-                continue
+        var previous: PostgresReading?
+        for _ in 0..<20 {
+            guard let reading = PostgresReading(postmaster: postmaster) else { return .nan }
+            if let previous, Set(previous.children.keys) == Set(reading.children.keys),
+                previous.reaped == reading.reaped
+            {
+                return reading.seconds
             }
-            total += Double(stat.ticks) / ticks
+            previous = reading
         }
-        return total
+        return previous?.seconds ?? .nan
+    }
+
+    /// The postmaster's own and its reaped children's ticks, and its live children's ticks by pid.
+    private struct PostgresReading {
+        var reaped: Int
+        var own: Int
+        var children: [Int32: Int]
+
+        init?(postmaster: Int32) {
+            guard let stat = ProcessCPU.stat(of: postmaster) else { return nil }
+            (own, reaped) = (stat.ticks, stat.childTicks)
+            children = [:]
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), let child = ProcessCPU.stat(of: pid), child.parent == postmaster else {
+                    continue
+                }
+                children[pid] = child.ticks
+            }
+        }
+
+        var seconds: Double {
+            Double(own + reaped + children.values.reduce(0, +)) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
     }
 
     /// Seconds of CPU used by `pid` and its children (nginx's workers), from `/proc` (clock-tick
