@@ -23,9 +23,17 @@ struct Wrk {
         var transferPerSecond: String
     }
 
-    func run(url: String, threads: Int, connections: Int, seconds: Int, headers: [String]) async throws -> Report {
+    func run(
+        url: String,
+        threads: Int,
+        connections: Int,
+        seconds: Int,
+        headers: [String],
+        script: URL? = nil
+    ) async throws -> Report {
         var arguments = ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency"]
         for header in headers { arguments += ["-H", header] }
+        if let script { arguments += ["-s", script.path] }
         arguments.append(url)
         let output = try await Self.launch(executable, arguments)
         guard let report = Self.parse(output) else { throw BenchError("could not read wrk's output:\n\(output)") }

@@ -341,12 +341,16 @@ struct MarkdownReport {
             out += "latency p50). CPU per create: user and system time over a run divided by its creates (median of "
             out += "the runs), of this process (the API, the projector and the load generator's HTTP client) and of "
             out +=
-                "PostgreSQL (postmaster and backends); for the ceiling, of pgbench and of PostgreSQL per transaction.\n\n"
+                "PostgreSQL (postmaster and backends); for the ceiling, of pgbench and of PostgreSQL per transaction. "
+            out +=
+                "Sent by wrk: the same creates from wrk, a separate process as pgbench is (the body of one corpus todo, "
+            out += "each connection a thread with its user's key), so that this process holds only the server.\n\n"
             out += table(
                 [
                     "clients", "creates/s median", "creates/s p95", "latency p50 (ms)", "latency p95 (ms)",
                     "projector stopped", "PostgreSQL ceiling (tx/s)", "% of ceiling",
                     "CPU µs per create: process / PostgreSQL", "ceiling's CPU µs: pgbench / PostgreSQL",
+                    "sent by wrk: creates/s, % of ceiling, process CPU µs per create",
                 ],
                 creates.map {
                     [
@@ -359,6 +363,11 @@ struct MarkdownReport {
                         $0.details["percent_of_ceiling"].map { "\($0) %" } ?? "",
                         pair($0.details["cpu_us_per_create_process"], $0.details["cpu_us_per_create_postgres"]),
                         pair($0.details["ceiling_cpu_us_per_tx_pgbench"], $0.details["ceiling_cpu_us_per_tx_postgres"]),
+                        [
+                            $0.details["wrk_creates_per_s_median"],
+                            $0.details["wrk_percent_of_ceiling"].map { "\($0) %" },
+                            $0.details["wrk_cpu_us_per_create_process"],
+                        ].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "),
                     ]
                 }
             )

@@ -53,6 +53,7 @@ struct WriteScenario {
         try await server.projection.stop()
         let alone = try await createRuns(clients: clients, keys: keys, series: series + ", projector stopped")
         try await server.projection.start("store", [BenchServer.storeProjector(server.services.store)])
+        let external = try await wrkRuns(clients: clients, keys: keys, series: series)
         results.measurements.append(
             Measurement(
                 scenario: "writes",
@@ -68,9 +69,81 @@ struct WriteScenario {
                     "projector_stopped_latency_p50_ms": format(alone.latency.median),
                     "cpu_us_per_create_process": format(running.processCPU),
                     "cpu_us_per_create_postgres": format(running.postgresCPU),
+                    "wrk_creates_per_s_median": external.map { format(Summary($0.rates).median) } ?? "",
+                    "wrk_cpu_us_per_create_process": external.map { format($0.processCPU) } ?? "",
                 ]
             )
         )
+    }
+
+    /// The same creates sent by wrk, a separate process (as pgbench is for the ceiling), so that
+    /// this process holds only the server: `plan.throughputRuns` runs after a 1 s warm-up, each
+    /// connection a thread of its own with its user's key; nil when wrk is not installed.
+    private func wrkRuns(clients: Int, keys: [String], series: String) async throws
+        -> (rates: [Double], processCPU: Double)?
+    {
+        guard let wrk = Wrk.find() else { return nil }
+        var random = SplitMix64(seed: 99)
+        let todo = CalendarCorpus.newTodo(&random)
+        let body = String(
+            decoding: try JSONEncoder().encode(
+                AlmanacHTTP.NewTodo(title: todo.title, description: todo.description, deadline_at: todo.deadline)
+            ),
+            as: UTF8.self
+        )
+        let script = """
+            local keys = { \(keys.map(Self.lua).joined(separator: ", ")) }
+            local started = 0
+            function setup(thread)
+              started = started + 1
+              thread:set("key", keys[(started - 1) % #keys + 1])
+            end
+            function init(args)
+              wrk.method = "POST"
+              wrk.body = \(Self.lua(body))
+              wrk.headers["Content-Type"] = "application/json"
+              wrk.headers["Authorization"] = "Bearer " .. key
+            end
+
+            """
+        let file = server.directory.deletingLastPathComponent()
+            .appendingPathComponent("creates-\(clients)-\(keys.count).lua")
+        try Data(script.utf8).write(to: file)
+        var rates: [Double] = []
+        var cpu: [Double] = []
+        for run in 0...plan.throughputRuns {
+            let before = ProcessCPU.ownSeconds()
+            let report = try await wrk.run(
+                url: server.baseURL + "/api/v1/todos",
+                threads: clients,
+                connections: clients,
+                seconds: run == 0 ? 1 : plan.throughputSeconds,
+                headers: [],
+                script: file
+            )
+            guard report.errors == 0 else { throw BenchError("wrk's creates: \(report.errors) error answers") }
+            guard run > 0 else { continue }
+            let perCreate = (ProcessCPU.ownSeconds() - before) / Double(max(report.requests, 1)) * 1e6
+            rates.append(report.requestsPerSecond)
+            cpu.append(perCreate)
+            Progress.log(
+                "writes: \(series), sent by wrk, run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) creates/s, CPU per create: this process \(format(perCreate)) µs"
+            )
+        }
+        return (rates, Summary(cpu).median)
+    }
+
+    /// `text` as a Lua string literal: printable ASCII as is, the rest as `\u{…}` escapes.
+    static func lua(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII, scalar.value >= 0x20, scalar != "\\", scalar != "\"" {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            }
+        }
+        return out + "\""
     }
 
     /// The private cluster's data directory (its `postmaster.pid`, for `ProcessCPU`).
@@ -175,6 +248,11 @@ struct WriteScenario {
             results.measurements[index].details["percent_of_ceiling"] = format(
                 creates / measured.summary.median * 100
             )
+            if let wrkCreates = results.measurements[index].details["wrk_creates_per_s_median"].flatMap(Double.init) {
+                results.measurements[index].details["wrk_percent_of_ceiling"] = format(
+                    wrkCreates / measured.summary.median * 100
+                )
+            }
         }
     }
 
