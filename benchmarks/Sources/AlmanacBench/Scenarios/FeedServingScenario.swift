@@ -119,7 +119,7 @@ struct FeedServingScenario {
             var errors = Array(repeating: 0, count: targets.count)
             for run in 1...plan.throughputRuns {
                 for (turn, target) in targets.enumerated() {
-                    let cpuBefore = target.cpuSeconds()
+                    let cpuSpan = CPUSpan(target.cpuSeconds)
                     let report = try await wrk.run(
                         url: target.url,
                         threads: plan.feedThreads,
@@ -127,8 +127,7 @@ struct FeedServingScenario {
                         seconds: plan.throughputSeconds,
                         headers: index == 0 ? ["If-None-Match: \(target.etag)"] : []
                     )
-                    let perAnswer =
-                        report.requests > 0 ? (target.cpuSeconds() - cpuBefore) / Double(report.requests) * 1e6 : .nan
+                    let perAnswer = cpuSpan.microseconds(per: report.requests)
                     Progress.log(
                         "feed: \(target.prefix)\(series) run \(run)/\(plan.throughputRuns): \(format(report.requestsPerSecond)) answers/s, p50 \(format(report.latency[50] ?? .nan)) ms, p99 \(format(report.latency[99] ?? .nan)) ms, CPU \(format(perAnswer)) µs/answer, errors \(report.errors)"
                     )

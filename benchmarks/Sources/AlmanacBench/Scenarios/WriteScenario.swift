@@ -112,7 +112,7 @@ struct WriteScenario {
         var rates: [Double] = []
         var cpu: [Double] = []
         for run in 0...plan.throughputRuns {
-            let before = ProcessCPU.ownSeconds()
+            let process = CPUSpan(ProcessCPU.ownSeconds)
             let report = try await wrk.run(
                 url: server.baseURL + "/api/v1/todos",
                 threads: clients,
@@ -123,7 +123,7 @@ struct WriteScenario {
             )
             guard report.errors == 0 else { throw BenchError("wrk's creates: \(report.errors) error answers") }
             guard run > 0 else { continue }
-            let perCreate = (ProcessCPU.ownSeconds() - before) / Double(max(report.requests, 1)) * 1e6
+            let perCreate = process.microseconds(per: report.requests)
             rates.append(report.requestsPerSecond)
             cpu.append(perCreate)
             Progress.log(
@@ -146,8 +146,10 @@ struct WriteScenario {
         return out + "\""
     }
 
-    /// The private cluster's data directory (its `postmaster.pid`, for `ProcessCPU`).
-    private var postgresData: URL { server.directory.appendingPathComponent("data") }
+    /// The private cluster's CPU clock (`ProcessCPU.postgresSeconds` of its data directory).
+    private var postgresSeconds: () -> Double {
+        { [data = server.directory.appendingPathComponent("data")] in ProcessCPU.postgresSeconds(dataDirectory: data) }
+    }
 
     /// One warm-up run, then `plan.throughputRuns` timed runs of `createLoop`; besides the rates,
     /// the CPU microseconds per create of this process (the API, the projector and the load
@@ -158,26 +160,22 @@ struct WriteScenario {
         var rates: [Double] = []
         var latencies: [Double] = []
         var processCPU: [Double] = []
-        var postgresCPU: [Double] = []
+        var databaseCPU: [Double] = []
         for run in 0...plan.throughputRuns {
-            let (ownBefore, postgresBefore) = (
-                ProcessCPU.ownSeconds(), ProcessCPU.postgresSeconds(dataDirectory: postgresData)
-            )
+            let (process, postgres) = (CPUSpan(ProcessCPU.ownSeconds), CPUSpan(postgresSeconds))
             let (count, seconds, latency) = try await createLoop(clients: clients, keys: keys, seed: UInt64(run))
             // Run 0 warms connections, the pool and the todo tables up.
             guard run > 0 else { continue }
-            let own = (ProcessCPU.ownSeconds() - ownBefore) / Double(max(count, 1)) * 1e6
-            let postgres =
-                (ProcessCPU.postgresSeconds(dataDirectory: postgresData) - postgresBefore) / Double(max(count, 1)) * 1e6
+            let (own, database) = (process.microseconds(per: count), postgres.microseconds(per: count))
             rates.append(Double(count) / seconds)
             latencies += latency
             processCPU.append(own)
-            postgresCPU.append(postgres)
+            databaseCPU.append(database)
             Progress.log(
-                "writes: \(series) run \(run)/\(plan.throughputRuns): \(format(Double(count) / seconds)) creates/s, CPU per create: this process \(format(own)) µs, PostgreSQL \(format(postgres)) µs"
+                "writes: \(series) run \(run)/\(plan.throughputRuns): \(format(Double(count) / seconds)) creates/s, CPU per create: this process \(format(own)) µs, PostgreSQL \(format(database)) µs"
             )
         }
-        return (rates, Summary(latencies), latencies.count, Summary(processCPU).median, Summary(postgresCPU).median)
+        return (rates, Summary(latencies), latencies.count, Summary(processCPU).median, Summary(databaseCPU).median)
     }
 
     /// pgbench runs of the create's statements for the shape just measured; the creates' row gets
@@ -204,18 +202,14 @@ struct WriteScenario {
         var pgbenchCPU: [Double] = []
         var postgresCPU: [Double] = []
         for run in 0...plan.throughputRuns {
-            let (pgbenchBefore, postgresBefore) = (
-                ProcessCPU.childrenSeconds(), ProcessCPU.postgresSeconds(dataDirectory: postgresData)
-            )
+            let (pgbenchSpan, postgresSpan) = (CPUSpan(ProcessCPU.childrenSeconds), CPUSpan(postgresSeconds))
             // Run 0 (1 s) warms the connections and the tables up, as the creates' run 0.
             let outcome = try await shape.run(clients: clients, seconds: run == 0 ? 1 : plan.throughputSeconds)
             guard run > 0 else { continue }
-            let transactions = Double(
-                max(1, outcome.processed ?? Int(outcome.transactionsPerSecond * Double(plan.throughputSeconds)))
-            )
-            let pgbench = (ProcessCPU.childrenSeconds() - pgbenchBefore) / transactions * 1e6
-            let postgres =
-                (ProcessCPU.postgresSeconds(dataDirectory: postgresData) - postgresBefore) / transactions * 1e6
+            let transactions =
+                outcome.processed ?? Int(outcome.transactionsPerSecond * Double(plan.throughputSeconds))
+            let pgbench = pgbenchSpan.microseconds(per: transactions)
+            let postgres = postgresSpan.microseconds(per: transactions)
             rates.append(outcome.transactionsPerSecond)
             failed += outcome.failed
             pgbenchCPU.append(pgbench)

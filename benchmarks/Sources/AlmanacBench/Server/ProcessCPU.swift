@@ -100,3 +100,20 @@ enum ProcessCPU {
         Double(value.tv_sec) + Double(value.tv_usec) / 1e6
     }
 }
+
+/// A CPU clock (one of `ProcessCPU`'s) read before some work, to give the CPU time per unit of
+/// that work after it.
+struct CPUSpan {
+    let clock: () -> Double
+    let start: Double
+
+    init(_ clock: @escaping () -> Double) {
+        self.clock = clock
+        start = clock()
+    }
+
+    /// Microseconds of CPU spent since the start, per unit of `count` (NaN when nothing was done).
+    func microseconds(per count: Int) -> Double {
+        count > 0 ? (clock() - start) / Double(count) * 1e6 : .nan
+    }
+}
