@@ -209,6 +209,8 @@ struct IdempotencyTableTests {
 @Suite("Cancelled transactions")
 struct CancelledTransactionTests {
     static let lockRow = "SELECT version FROM streams WHERE stream_id = 42 FOR UPDATE"
+    /// The advisory lock a mid-statement holder waits for.
+    static let gate: Int64 = 4_242
 
     @Test(.timeLimit(.minutes(3)), arguments: ["mid-statement", "between statements"])
     func aCancelledTransactionReleasesItsLocks(_ when: String) async throws {
@@ -217,31 +219,46 @@ struct CancelledTransactionTests {
         try await TestDatabase.withClient(url: url, poolSize: 2) { client in
             let store = EventStore(client: client, logger: logger)
             try await store.append(stream: 42, expectedVersion: 0, events: EventStoreTests.events(1))
-            let (locked, lockedContinuation) = AsyncStream<Void>.makeStream()
-            let holder = Task {
-                try await store.withTransaction { connection in
-                    try await connection.run(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
-                    lockedContinuation.yield()
-                    if when == "mid-statement" {
-                        try await connection.run("SELECT pg_sleep(1)", logger: logger)
-                    } else {
-                        // Stalls the transaction between statements: 30 s outlasts the test, which cancels it.
-                        try await Task.sleep(for: .seconds(30))
-                    }
-                }
-            }
             // Another session (not the store's pool, which could hand back the same connection),
             // connected before the cancellation so that only the wait for the lock is timed.
             try await TestDatabase.withClient(url: url, poolSize: 1) { other in
                 try await other.withConnection { connection in
+                    // Mid-statement, the holder waits for this session's advisory lock, released only
+                    // after the holder has been cancelled: its transaction cannot finish first. (It
+                    // slept in `pg_sleep(1)` before, and on a loaded machine the cancellation came
+                    // after the sleep and the COMMIT: the holder returned without an error.)
+                    try await connection.query("SELECT pg_advisory_lock(\(Self.gate))", logger: logger)
+                    let (locked, lockedContinuation) = AsyncStream<Void>.makeStream()
+                    let holder = Task {
+                        try await store.withTransaction { connection in
+                            try await connection.run(PostgresQuery(unsafeSQL: Self.lockRow), logger: logger)
+                            lockedContinuation.yield()
+                            if when == "mid-statement" {
+                                try await connection.run("SELECT pg_advisory_lock(\(Self.gate))", logger: logger)
+                            } else {
+                                // Stalls the transaction between statements: 30 s outlasts the test, which cancels it.
+                                try await Task.sleep(for: .seconds(30))
+                            }
+                        }
+                    }
+                    for await _ in locked { break }
+                    if when == "mid-statement" {
+                        // Cancelled once PostgreSQL shows the statement waiting: truly mid-statement.
+                        try await Self.waitForAdvisoryLockWait(on: connection, logger: logger)
+                        // However late the cancellation comes (1.5 s here failed the sleeping version
+                        // every time), the holder cannot have finished.
+                        try await Task.sleep(for: .milliseconds(1500))
+                    }
+                    holder.cancel()
+                    await #expect(throws: CancellationError.self) { try await holder.value }
+                    // The holder's backend ends its statement (and, finding its client gone, its
+                    // session and transaction) once it gets the advisory lock.
+                    try await connection.query("SELECT pg_advisory_unlock(\(Self.gate))", logger: logger)
                     try await connection.query("BEGIN", logger: logger)
                     // Without the fix the lock stayed with the pooled connection (until the
                     // process ended), and this failed with PostgreSQL's lock timeout. Here it is
                     // released within about a second (seconds under the parallel suite); the bound leaves room.
                     try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
-                    for await _ in locked { break }
-                    holder.cancel()
-                    await #expect(throws: CancellationError.self) { try await holder.value }
                     // Rows are read: a lock wait's error arrives with them, not with the statement.
                     let clock = ContinuousClock()
                     let start = clock.now
@@ -267,6 +284,19 @@ struct CancelledTransactionTests {
             )
             for try await count in idle.decode(Int.self) { #expect(count == 0) }
         }
+    }
+
+    /// Returns once another session waits for an advisory lock (the holder's gate).
+    static func waitForAdvisoryLockWait(on connection: PostgresConnection, logger: Logger) async throws {
+        for _ in 0..<600 {
+            let rows = try await connection.query(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                logger: logger
+            )
+            for try await count in rows.decode(Int.self) where count > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the holder never waited for the advisory lock")
     }
 
     /// A connection closed because its transaction was cancelled is closed before it goes back
