@@ -6,10 +6,10 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import PostgresNIO
-import Projector
 import Testing
 
 @testable import API
+@testable import Projector
 
 extension TestApp {
     /// Appends `count` new todos with deadlines (so every feed variant has them) and projects them.
@@ -245,6 +245,40 @@ struct FeedCacheChurnTests {
         lookups.invalidate(user: 7)
         #expect(lookups.user(token: "cal_7") == nil)
         #expect(lookups.tokensVisitedByInvalidations - before == 4)
+    }
+
+    /// A projection write forgets the user's calendar row and keeps its tokens (the first poll
+    /// after a change looked its token up again); a rotation forgets both; a barrier is passed.
+    @Test func aCalendarChangeKeepsTheTokensAndARotationForgetsThem() {
+        let lookups = FeedLookups()
+        lookups.setLive(true)
+        func remember(_ user: Int64, version: Int64) {
+            lookups.remember(token: "cal_\(user)", user: user, since: lookups.begin()!)
+            lookups.remember(head: Self.head(user: user, version: version), since: lookups.begin()!)
+        }
+        remember(7, version: 3)
+        remember(8, version: 5)
+        lookups.heard("7:4:1")
+        #expect(lookups.user(token: "cal_7") == 7)
+        #expect(lookups.head(user: 7) == nil)
+        #expect(lookups.head(user: 8)?.version == 5)
+        remember(7, version: 4)
+        lookups.heard("7:rotated")
+        #expect(lookups.user(token: "cal_7") == nil)
+        #expect(lookups.head(user: 7) == nil)
+        #expect(lookups.user(token: "cal_8") == 8)
+        // Anything else naming a user forgets both; a barrier changes nothing but the barrier.
+        lookups.heard("8:something-new")
+        #expect(lookups.user(token: "cal_8") == nil)
+        remember(8, version: 5)
+        lookups.heard("\(FeedLookups.barrierPrefix)42")
+        #expect(lookups.lastBarrier == "\(FeedLookups.barrierPrefix)42")
+        #expect(lookups.user(token: "cal_8") == 8)
+        #expect(lookups.head(user: 8)?.version == 5)
+    }
+
+    static func head(user: Int64, version: Int64) -> CalendarStore.Head {
+        CalendarStore.Head(userID: user, version: version, generation: 1, settings: CalendarSettings(), updatedAt: 0)
     }
 
     /// The least recently used order: touching moves to the end, removal unlinks, in O(1).

@@ -7,7 +7,8 @@ import Synchronization
 
 /// Per-process memory of feed tokens and calendar rows, so that a poll answered 304 costs no
 /// database round trip. It is trusted only while `FeedChangeListener` is LISTENing: every
-/// projection write and token rotation NOTIFYs, and the listener forgets that user.
+/// projection write and token rotation NOTIFYs, and the listener forgets that user's calendar
+/// row (and, for a rotation, its tokens).
 final class FeedLookups: Sendable {
     private struct State {
         var live = false
@@ -79,6 +80,33 @@ final class FeedLookups: Sendable {
         }
     }
 
+    /// Applies a notification on `Channels.calendars`: a projection write (`user:version:generation`)
+    /// forgets that user's calendar row and keeps its tokens (a change does not touch them: the
+    /// first poll after it would otherwise look its token up again); a token rotation
+    /// (`user:rotated`), or anything else naming a user, forgets both; a barrier is passed.
+    func heard(_ payload: String) {
+        if payload.hasPrefix(Self.barrierPrefix) {
+            pass(barrier: payload)
+            return
+        }
+        let fields = payload.split(separator: ":", omittingEmptySubsequences: false)
+        guard let user = fields.first.flatMap({ Int64($0) }) else { return }
+        if fields.count == 3, Int64(fields[1]) != nil, Int(fields[2]) != nil {
+            forgetHead(user: user)
+        } else {
+            invalidate(user: user)
+        }
+    }
+
+    /// Forgets the calendar row of `user` (its tokens stay).
+    func forgetHead(user: Int64) {
+        state.withLock { state in
+            state.epoch &+= 1
+            state.heads[user] = nil
+        }
+    }
+
+    /// Forgets the calendar row and the tokens of `user`.
     func invalidate(user: Int64) {
         state.withLock { state in
             state.epoch &+= 1
@@ -116,13 +144,7 @@ struct FeedChangeListener: Service {
                 on: Channels.calendars,
                 onListening: { lookups.setLive(true) },
                 onLost: { lookups.setLive(false) },
-                onNotification: { payload in
-                    if let user = Int64(payload.prefix { $0 != ":" }) {
-                        lookups.invalidate(user: user)
-                    } else if payload.hasPrefix(FeedLookups.barrierPrefix) {
-                        lookups.pass(barrier: payload)
-                    }
-                }
+                onNotification: { payload in lookups.heard(payload) }
             )
         }
     }
