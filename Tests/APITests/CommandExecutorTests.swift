@@ -32,6 +32,38 @@ struct CommandExecutorTests {
         }
     }
 
+    /// The inline projection starts from the todos the command read in its transaction instead of
+    /// reading them again (an edit or a completion read its todos twice: one round trip of the
+    /// write's latency). Shown by a row changed behind the command's back after it was read: the
+    /// projection keeps what the command read; with nothing read it reads the row as it is.
+    @Test func theInlineProjectionStartsFromWhatTheCommandRead() async throws {
+        try await TestDatabase.withStore { store in
+            let services = AlmanacServices(store: store)
+            let user = try await services.users.create(name: "reader").user.id
+            let created = try await services.todos.create(user: user, try NewTodo(title: "as read")).done!
+            let table = services.commands.todos
+            let complete: [TodoEvent] = [.todoCompleted(TodoChange(todoID: created.id, at: Timestamp(microseconds: 5)))]
+            let tamper: PostgresQuery = "UPDATE todos SET title = 'changed' WHERE user_id = \(user)"
+            try await services.commands.execute(user: user) { connection, _, read in
+                _ = try await table.load(user: user, ids: [created.id], into: &read, on: connection)
+                try await connection.run(tamper, logger: store.logger)
+                return (complete, ())
+            }
+            let kept = try #require(try await services.todos.get(user: user, id: created.id))
+            #expect(kept.title == "as read")
+            #expect(kept.completed)
+            // Without reading it first, the projection reads the row.
+            let reopen: [TodoEvent] = [.todoReopened(TodoChange(todoID: created.id, at: Timestamp(microseconds: 6)))]
+            try await services.commands.execute(user: user) { connection, _ in
+                try await connection.run(tamper, logger: store.logger)
+                return (reopen, ())
+            }
+            let reread = try #require(try await services.todos.get(user: user, id: created.id))
+            #expect(reread.title == "changed")
+            #expect(!reread.completed)
+        }
+    }
+
     /// Two first commands on a stream race for version 1: the loser's append conflicts and is
     /// retried on the new version; with no retries left it is a 409.
     @Test func conflictingCommandsAreRetriedThen409() async throws {

@@ -38,14 +38,28 @@ public struct CommandExecutor: Sendable {
         onConnectionLoop: Bool = true,
         _ decide: @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
     ) async throws -> Result {
+        try await execute(user: user, onConnectionLoop: onConnectionLoop) { connection, version, _ in
+            try await decide(connection, version)
+        }
+    }
+
+    /// Like `execute(user:onConnectionLoop:_:)`, for a command that reads todos: what it reads
+    /// with `TodoTable.load(user:ids:into:on:)` into the `TodoTable.Read` it is given is where
+    /// the inline projection starts (an edit or a completion reads its todos once, not twice).
+    public func execute<Result: Sendable>(
+        user: Int64,
+        onConnectionLoop: Bool = true,
+        _ decide: @Sendable (PostgresConnection, Int64, inout TodoTable.Read) async throws -> ([TodoEvent], Result)
+    ) async throws -> Result {
         var attempt = 0
         while true {
             attempt += 1
             do {
                 let transaction = { @Sendable (connection: PostgresConnection) async throws -> (Int, Result) in
                     let version = try await store.version(of: user, on: connection, lock: true)
-                    let (events, result) = try await decide(connection, version)
-                    try await append(events, user: user, expectedVersion: version, on: connection)
+                    var read = TodoTable.Read()
+                    let (events, result) = try await decide(connection, version, &read)
+                    try await append(events, user: user, expectedVersion: version, read: read, on: connection)
                     return (events.count, result)
                 }
                 // On the connection's event loop: seven round trips without a thread switch each.
@@ -99,26 +113,35 @@ public struct CommandExecutor: Sendable {
         user: Int64,
         keyed: Keyed<Result>?,
         onConnectionLoop: Bool = true,
-        _ decide: @escaping @Sendable (PostgresConnection, Int64) async throws -> ([TodoEvent], Result)
+        _ decide:
+            @escaping @Sendable (PostgresConnection, Int64, inout TodoTable.Read) async throws -> (
+                [TodoEvent], Result
+            )
     ) async throws -> Executed<Result> {
         guard let keyed else { return .done(try await execute(user: user, onConnectionLoop: onConnectionLoop, decide)) }
         let idempotency = self.idempotency
         return try await execute(user: user, onConnectionLoop: onConnectionLoop) {
             connection,
-            version -> ([TodoEvent], Executed<Result>) in
+            version,
+            read -> ([TodoEvent], Executed<Result>) in
             if let answer = try await idempotency.answer(user: user, for: keyed.request, on: connection) {
                 return ([], .replayed(answer))
             }
-            let (events, result) = try await decide(connection, version)
+            let (events, result) = try await decide(connection, version, &read)
             try await idempotency.save(user: user, keyed.request, answer: keyed.answer(result), on: connection)
             return (events, .done(result))
         }
     }
 
-    /// Appends domain events and applies them to the todo list in the caller's transaction.
-    public func append(_ events: [TodoEvent], user: Int64, expectedVersion: Int64, on connection: PostgresConnection)
-        async throws
-    {
+    /// Appends domain events and applies them to the todo list in the caller's transaction;
+    /// `read` holds the todos already read in it (see `TodoTable.Read`).
+    public func append(
+        _ events: [TodoEvent],
+        user: Int64,
+        expectedVersion: Int64,
+        read: TodoTable.Read = TodoTable.Read(),
+        on connection: PostgresConnection
+    ) async throws {
         guard !events.isEmpty else { return }
         let todos = self.todos
         _ = try await store.append(
@@ -126,7 +149,7 @@ public struct CommandExecutor: Sendable {
             expectedVersion: expectedVersion,
             events: events.map { NewEvent(type: $0.type, data: EventCoding.encode($0)) },
             on: connection,
-            inline: { _, connection in try await todos.apply(events, user: user, on: connection) }
+            inline: { _, connection in try await todos.apply(events, user: user, read: read, on: connection) }
         )
     }
 }

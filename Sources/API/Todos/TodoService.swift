@@ -22,7 +22,7 @@ public struct TodoService: Sendable {
 
     public func create(user: Int64, _ new: NewTodo, keyed: Keyed<Todo>? = nil) async throws -> Executed<Todo> {
         let table = self.table
-        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
+        return try await commands.execute(user: user, keyed: keyed) { connection, _, _ in
             let id = try await table.users.lastTodoID(user: user, on: connection) + 1
             let events = TodoCommands.create(new, id: id, uid: UUID().uuidString.lowercased(), at: .now())
             guard case .todoCreated(let created) = events[0] else { preconditionFailure("create yields TodoCreated") }
@@ -35,8 +35,10 @@ public struct TodoService: Sendable {
         -> Executed<Todo?>
     {
         let table = self.table
-        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
-            guard var todo = try await table.load(user: user, ids: [id], on: connection)[id] else { return ([], nil) }
+        return try await commands.execute(user: user, keyed: keyed) { connection, _, read in
+            guard var todo = try await table.load(user: user, ids: [id], into: &read, on: connection)[id] else {
+                return ([], nil)
+            }
             let events = TodoCommands.update(todo, with: patch, at: .now())
             for event in events { todo.apply(event) }
             return (events, todo)
@@ -46,8 +48,8 @@ public struct TodoService: Sendable {
     /// The deleted todo, or nil when there was none (deleting is idempotent).
     public func delete(user: Int64, id: Int, keyed: Keyed<Todo?>? = nil) async throws -> Executed<Todo?> {
         let table = self.table
-        return try await commands.execute(user: user, keyed: keyed) { connection, _ in
-            let todo = try await table.load(user: user, ids: [id], on: connection)[id]
+        return try await commands.execute(user: user, keyed: keyed) { connection, _, read in
+            let todo = try await table.load(user: user, ids: [id], into: &read, on: connection)[id]
             return (TodoCommands.delete(todo, at: .now()), todo)
         }
     }
@@ -57,8 +59,8 @@ public struct TodoService: Sendable {
     {
         let table = self.table
         let small = ids.count <= CommandExecutor.loopBoundTodos
-        return try await commands.execute(user: user, keyed: keyed, onConnectionLoop: small) { connection, _ in
-            let existing = try await table.load(user: user, ids: ids, on: connection)
+        return try await commands.execute(user: user, keyed: keyed, onConnectionLoop: small) { connection, _, read in
+            let existing = try await table.load(user: user, ids: ids, into: &read, on: connection)
             let outcome = TodoCommands.complete(ids: ids, existing: existing, at: .now())
             return (outcome.event.map { [$0] } ?? [], outcome)
         }

@@ -113,10 +113,40 @@ public struct TodoTable: Sendable {
         return todo
     }
 
+    /// Todos a command read in its transaction, after locking the user's stream (`load(user:ids:into:on:)`):
+    /// the ids looked up and the rows found. The inline projection starts from them instead of
+    /// reading them again; they are current because every write to a user's todos holds that lock.
+    public struct Read: Sendable {
+        /// Every id looked up, found or not.
+        public private(set) var looked: Set<Int> = []
+        /// The rows found, by id.
+        public private(set) var todos: [Int: Todo] = [:]
+
+        public init() {}
+
+        mutating func record(ids: [Int], found: [Int: Todo]) {
+            looked.formUnion(ids)
+            todos.merge(found) { _, new in new }
+        }
+    }
+
+    /// Like `load(user:ids:on:)`, remembering what was read in `read` for the inline projection
+    /// of the same transaction.
+    public func load(user: Int64, ids: [Int], into read: inout Read, on connection: PostgresConnection) async throws
+        -> [Int: Todo]
+    {
+        let found = try await load(user: user, ids: ids, on: connection)
+        read.record(ids: ids, found: found)
+        return found
+    }
+
     /// Applies a user's freshly appended events to `todos` and `users` (the inline projection).
-    public func apply(_ events: [TodoEvent], user: Int64, on connection: PostgresConnection) async throws {
+    /// `read` holds the todos the command read in this transaction: only the others are loaded.
+    public func apply(_ events: [TodoEvent], user: Int64, read: Read = Read(), on connection: PostgresConnection)
+        async throws
+    {
         // A todo the batch creates before anything else touches it has no row yet (ids are never
-        // reused): only the others are read.
+        // reused), and one the command read is known: only the others are read.
         var touched = Set<Int>()
         var created = Set<Int>()
         for event in events {
@@ -124,7 +154,9 @@ public struct TodoTable: Sendable {
                 if case .todoCreated = event { created.insert(id) }
             }
         }
-        var todos = try await load(user: user, ids: Array(touched.subtracting(created)), on: connection)
+        var todos = read.todos.filter { touched.contains($0.key) }
+        let unread = touched.subtracting(created).subtracting(read.looked)
+        for (id, todo) in try await load(user: user, ids: Array(unread), on: connection) { todos[id] = todo }
         var deleted = Set<Int>()
         var timeZone: String?
         for event in events {
