@@ -57,6 +57,59 @@ struct ProjectionStorageTests {
         }
     }
 
+    /// A projection write locks the calendar row (made at version 0 the first time) and NOTIFYs
+    /// `user:version:generation` at commit, each in one statement: what `FeedLookups` parses to
+    /// forget the row and keep the tokens.
+    @Test func aProjectionWriteLocksTheRowAndAnnouncesItsVersionAndGeneration() async throws {
+        try await TestDatabase.withStore { store in
+            let heard = AsyncStream<String>.makeStream()
+            let listening = AsyncStream<Void>.makeStream()
+            let listener = Task {
+                await store.listen(
+                    on: Channels.calendars,
+                    onListening: { listening.continuation.yield() },
+                    onNotification: { heard.continuation.yield($0) }
+                )
+            }
+            defer { listener.cancel() }
+            for await _ in listening.stream { break }
+            let calendars = CalendarStore(logger: store.logger)
+            let first = try await store.withTransaction { try await calendars.lock(user: 77, on: $0) }
+            #expect(first.version == 0)
+            #expect(first.generation == 1)
+            try await store.withTransaction { connection in
+                let head = try await calendars.lock(user: 77, on: connection)
+                #expect(head.version == 0)
+                try await calendars.advance(user: 77, to: 5, settings: head.settings, on: connection)
+            }
+            try await store.withTransaction { connection in
+                let head = try await calendars.lock(user: 77, on: connection)
+                #expect(head.version == 5)
+                try await calendars.advance(user: 77, to: 6, settings: head.settings, generation: 3, on: connection)
+            }
+            var payloads = heard.stream.makeAsyncIterator()
+            #expect(await payloads.next() == "77:5:1")
+            #expect(await payloads.next() == "77:6:3")
+            // Another session waiting for the lock gets the row as the holder committed it.
+            let (locked, lockedContinuation) = AsyncStream<Void>.makeStream()
+            let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await store.withTransaction { connection in
+                    let head = try await calendars.lock(user: 78, on: connection)
+                    lockedContinuation.yield()
+                    for await _ in release { break }
+                    try await calendars.advance(user: 78, to: 9, settings: head.settings, on: connection)
+                }
+            }
+            for await _ in locked { break }
+            async let waiter = store.withTransaction { try await calendars.lock(user: 78, on: $0) }
+            try await Task.sleep(for: .milliseconds(200))
+            releaseContinuation.yield()
+            try await holder.value
+            #expect(try await waiter.version == 9)
+        }
+    }
+
     /// Invariant 5: a crash between the projection write and the checkpoint leaves nothing half done.
     @Test func crashBeforeTheCheckpointRollsBackTheWholeBatch() async throws {
         try await TestDatabase.withStore { store in

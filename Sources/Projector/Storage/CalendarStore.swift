@@ -34,23 +34,35 @@ public struct CalendarStore: Sendable {
     }
 
     /// Locks the user's calendar row for this transaction, creating it at version 0.
+    ///
+    /// One round trip: the upsert's no-op update locks a row that exists (one committed meanwhile
+    /// by another transaction included, which a `SELECT … FOR UPDATE` in the same statement's
+    /// snapshot would not see) and returns it as it is.
     public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
-        try await connection.run(
-            "INSERT INTO calendars (user_id) VALUES (\(user)) ON CONFLICT (user_id) DO NOTHING",
-            logger: logger
-        )
-        guard let head = try await head(user: user, on: connection, lock: true) else {
-            preconditionFailure("calendar row vanished inside its transaction")
+        let query: PostgresQuery = """
+            INSERT INTO calendars (user_id) VALUES (\(user))
+            ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+            RETURNING \(unescaped: Self.headColumns)
+            """
+        guard let head = try await head(user: user, rows: try await connection.run(query, logger: logger)) else {
+            preconditionFailure("an upsert returned no row")
         }
         return head
     }
 
+    /// The columns `head(user:rows:)` decodes.
+    private static let headColumns = "version, generation, name, time_zone, extract(epoch FROM updated_at)::int8"
+
     public func head(user: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Head? {
         let query: PostgresQuery = """
-            SELECT version, generation, name, time_zone, extract(epoch FROM updated_at)::int8
+            SELECT \(unescaped: Self.headColumns)
             FROM calendars WHERE user_id = \(user) \(unescaped: lock ? "FOR UPDATE" : "")
             """
-        let rows = try await connection.run(query, logger: logger).decode((Int64, Int32, String, String, Int64).self)
+        return try await head(user: user, rows: try await connection.run(query, logger: logger))
+    }
+
+    private func head(user: Int64, rows: PostgresRowSequence) async throws -> Head? {
+        let rows = rows.decode((Int64, Int32, String, String, Int64).self)
         for try await (version, generation, name, zone, updatedAt) in rows {
             return Head(
                 userID: user,
@@ -136,7 +148,8 @@ public struct CalendarStore: Sendable {
         )
     }
 
-    /// Moves the calendar row to `version` with `settings`, and signals the change.
+    /// Moves the calendar row to `version` with `settings`, and signals the change
+    /// (`user:version:generation` on `Channels.calendars`, delivered at commit), in one round trip.
     public func advance(
         user: Int64,
         to version: Int64,
@@ -146,18 +159,16 @@ public struct CalendarStore: Sendable {
     ) async throws {
         let rows = try await connection.run(
             """
-            UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
-                generation = COALESCE(\(generation.map(Int32.init))::int4, generation), updated_at = now()
-            WHERE user_id = \(user) RETURNING generation
+            WITH moved AS (
+                UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
+                    generation = COALESCE(\(generation.map(Int32.init))::int4, generation), updated_at = now()
+                WHERE user_id = \(user) RETURNING generation)
+            SELECT moved.generation FROM moved
+            CROSS JOIN LATERAL (SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):") || moved.generation)) AS notified
             """,
             logger: logger
-        ).decode(Int32.self)
-        var newGeneration: Int32 = 1
-        for try await g in rows { newGeneration = g }
-        try await connection.run(
-            "SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):\(newGeneration)"))",
-            logger: logger
         )
+        for try await _ in rows {}
     }
 
     /// Re-renders every live entry of the user (a time-zone change), streaming in chunks.
