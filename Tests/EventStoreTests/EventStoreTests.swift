@@ -286,11 +286,16 @@ struct CancelledTransactionTests {
         }
     }
 
-    /// Returns once another session waits for an advisory lock (the holder's gate).
+    /// Returns once another session waits for the holder's gate (this database's advisory lock
+    /// `gate`; other tests run beside this one in the same cluster).
     static func waitForAdvisoryLockWait(on connection: PostgresConnection, logger: Logger) async throws {
         for _ in 0..<600 {
             let rows = try await connection.query(
-                "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'",
+                """
+                SELECT count(*)::int FROM pg_locks
+                WHERE locktype = 'advisory' AND NOT granted AND objid = \(Int32(gate))::int8::oid
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """,
                 logger: logger
             )
             for try await count in rows.decode(Int.self) where count > 0 { return }

@@ -57,9 +57,10 @@ struct ProjectionStorageTests {
         }
     }
 
-    /// A projection write locks the calendar row (made at version 0 the first time) and NOTIFYs
-    /// `user:version:generation` at commit, each in one statement: what `FeedLookups` parses to
-    /// forget the row and keep the tokens.
+    /// A projection write locks the calendar row (made at version 0 the first time; a row another
+    /// transaction is creating is waited for and returned as committed) and NOTIFYs
+    /// `user:version:generation` at commit: what `FeedLookups` parses to forget the row and keep
+    /// the tokens.
     @Test func aProjectionWriteLocksTheRowAndAnnouncesItsVersionAndGeneration() async throws {
         try await TestDatabase.withStore { store in
             let heard = AsyncStream<String>.makeStream()
@@ -103,11 +104,28 @@ struct ProjectionStorageTests {
             }
             for await _ in locked { break }
             async let waiter = store.withTransaction { try await calendars.lock(user: 78, on: $0) }
-            try await Task.sleep(for: .milliseconds(200))
+            // Released once the waiter waits for the holder's insert: it cannot have read the row first.
+            try await Self.waitUntilASessionWaits(for: "transactionid", store: store)
             releaseContinuation.yield()
             try await holder.value
             #expect(try await waiter.version == 9)
         }
+    }
+
+    /// Returns once a session of this test's database waits for a lock of the kind `event`.
+    static func waitUntilASessionWaits(for event: String, store: EventStore) async throws {
+        for _ in 0..<1_000 {
+            let rows = try await store.client.run(
+                """
+                SELECT count(*)::int FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = \(event)
+                """,
+                logger: store.logger
+            ).decode(Int.self)
+            for try await count in rows where count > 0 { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("no session waited for a \(event) lock")
     }
 
     /// Invariant 5: a crash between the projection write and the checkpoint leaves nothing half done.

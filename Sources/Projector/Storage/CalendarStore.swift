@@ -35,10 +35,12 @@ public struct CalendarStore: Sendable {
 
     /// Locks the user's calendar row for this transaction, creating it at version 0.
     ///
-    /// One round trip: the upsert's no-op update locks a row that exists (one committed meanwhile
-    /// by another transaction included, which a `SELECT … FOR UPDATE` in the same statement's
-    /// snapshot would not see) and returns it as it is.
+    /// One round trip when the row exists (`SELECT … FOR UPDATE`, which writes no new row
+    /// version); otherwise a second, an upsert whose no-op update locks and returns the row that
+    /// another transaction may have inserted meanwhile (it waits for that insert to commit, then
+    /// sees it, where a `FOR UPDATE` in one statement's snapshot would not).
     public func lock(user: Int64, on connection: PostgresConnection) async throws -> Head {
+        if let head = try await head(user: user, on: connection, lock: true) { return head }
         let query: PostgresQuery = """
             INSERT INTO calendars (user_id) VALUES (\(user))
             ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
