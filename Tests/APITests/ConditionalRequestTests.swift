@@ -1,4 +1,7 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
 import Testing
 
 @testable import API
@@ -22,6 +25,43 @@ struct ConditionalRequestTests {
     ])
     func headersThatDoNotMatch(header: String) {
         #expect(!ConditionalRequest.matches(header, etag: Self.etag))
+    }
+
+    /// Several If-None-Match lines are one list; If-None-Match, when present, decides alone.
+    @Test func severalIfNoneMatchLinesAreOneList() {
+        func request(_ fields: [HTTPField]) -> Request {
+            Request(
+                head: HTTPRequest(
+                    method: .get,
+                    scheme: nil,
+                    authority: nil,
+                    path: "/",
+                    headerFields: HTTPFields(fields)
+                ),
+                body: RequestBody(buffer: ByteBuffer())
+            )
+        }
+        let since = HTTPField(name: .ifModifiedSince, value: HTTPDate.string(secondsSinceEpoch: 100))
+        func notModified(_ fields: [HTTPField]) -> Bool {
+            ConditionalRequest.isNotModified(request(fields), etag: Self.etag, lastModified: 50)
+        }
+        #expect(
+            notModified([
+                HTTPField(name: .ifNoneMatch, value: #""a""#), HTTPField(name: .ifNoneMatch, value: Self.etag),
+            ])
+        )
+        #expect(
+            notModified([
+                HTTPField(name: .ifNoneMatch, value: Self.etag), HTTPField(name: .ifNoneMatch, value: #""a""#),
+            ])
+        )
+        #expect(
+            !notModified([HTTPField(name: .ifNoneMatch, value: #""a""#), HTTPField(name: .ifNoneMatch, value: #""b""#)])
+        )
+        #expect(!notModified([HTTPField(name: .ifNoneMatch, value: #""a""#), since]))
+        #expect(notModified([since]))
+        #expect(!notModified([]))
+        #expect(notModified([HTTPField(name: .ifNoneMatch, value: "*")]))
     }
 
     @Test func knownDates() {

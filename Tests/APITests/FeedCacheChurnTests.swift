@@ -277,6 +277,41 @@ struct FeedCacheChurnTests {
         #expect(lookups.head(user: 8)?.version == 5)
     }
 
+    /// A feed's description (tag and 304 headers) is kept with its calendar row: found again only
+    /// for that row, variant and representation, and forgotten with the row.
+    @Test func descriptionsLiveAsLongAsTheirRow() {
+        let lookups = FeedLookups()
+        lookups.setLive(true)
+        let head = Self.head(user: 7, version: 3)
+        func described(_ head: CalendarStore.Head, _ variant: FeedVariant, _ encoding: FeedEncoding) -> FeedDescription
+        {
+            FeedDescription(
+                head: head,
+                variant: variant,
+                encoding: encoding,
+                etag: "\(variant)\(encoding)",
+                headers: [:]
+            )
+        }
+        // Not kept for a row that is not remembered.
+        lookups.remember(described(head, .events, .gzip))
+        #expect(lookups.description(of: head, variant: .events, encoding: .gzip) == nil)
+        lookups.remember(head: head, since: lookups.begin()!)
+        lookups.remember(described(head, .events, .gzip))
+        lookups.remember(described(head, .tasks, .identity))
+        #expect(lookups.description(of: head, variant: .events, encoding: .gzip)?.etag == "eventsgzip")
+        #expect(lookups.description(of: head, variant: .tasks, encoding: .identity)?.etag == "tasksidentity")
+        #expect(lookups.description(of: head, variant: .events, encoding: .identity) == nil)
+        // Another state of the row does not find it, nor does anything after the row is forgotten.
+        #expect(lookups.description(of: Self.head(user: 7, version: 4), variant: .events, encoding: .gzip) == nil)
+        lookups.remember(described(Self.head(user: 7, version: 4), .events, .gzip))
+        #expect(lookups.description(of: Self.head(user: 7, version: 4), variant: .events, encoding: .gzip) == nil)
+        lookups.heard("7:4:1")
+        #expect(lookups.description(of: head, variant: .events, encoding: .gzip) == nil)
+        lookups.remember(head: head, since: lookups.begin()!)
+        #expect(lookups.description(of: head, variant: .events, encoding: .gzip) == nil)
+    }
+
     static func head(user: Int64, version: Int64) -> CalendarStore.Head {
         CalendarStore.Head(userID: user, version: version, generation: 1, settings: CalendarSettings(), updatedAt: 0)
     }

@@ -4,9 +4,14 @@ import Hummingbird
 /// over If-Modified-Since.
 enum ConditionalRequest {
     static func isNotModified(_ request: Request, etag: String, lastModified: Int64) -> Bool {
-        if let header = request.headers[.ifNoneMatch] {
-            return matches(header, etag: etag)
+        // Each If-None-Match line is a list; several lines are one list (RFC 9110 §5.3). Read in
+        // place: the fields' subscript joins the lines into a new string on every poll.
+        var conditional = false
+        for field in request.headers where field.name == .ifNoneMatch {
+            if matches(field.value, etag: etag) { return true }
+            conditional = true
         }
+        if conditional { return false }
         if let header = request.headers[.ifModifiedSince], let since = HTTPDate.seconds(from: header) {
             return lastModified <= since
         }

@@ -15,7 +15,7 @@ final class FeedLookups: Sendable {
         /// Bumped by every invalidation: a value read from the database before an
         /// invalidation is not stored after it.
         var epoch: UInt64 = 0
-        var heads: [Int64: CalendarStore.Head] = [:]
+        var heads: [Int64: RememberedHead] = [:]
         var tokens: [String: Int64] = [:]
         /// The same tokens by user, so that forgetting a user costs its own tokens only.
         var tokensByUser: [Int64: Set<String>] = [:]
@@ -51,7 +51,7 @@ final class FeedLookups: Sendable {
     }
 
     func head(user: Int64) -> CalendarStore.Head? {
-        state.withLock { $0.live ? $0.heads[user] : nil }
+        state.withLock { $0.live ? $0.heads[user]?.head : nil }
     }
 
     func user(token: String) -> Int64? {
@@ -62,7 +62,7 @@ final class FeedLookups: Sendable {
         state.withLock { state in
             guard state.live, state.epoch == epoch else { return }
             if state.heads.count >= capacity { state.heads.removeAll() }
-            state.heads[head.userID] = head
+            state.heads[head.userID] = RememberedHead(head: head)
         }
     }
 
@@ -95,6 +95,36 @@ final class FeedLookups: Sendable {
             forgetHead(user: user)
         } else {
             invalidate(user: user)
+        }
+    }
+
+    /// A calendar row as remembered, with the answers described for it so far.
+    struct RememberedHead {
+        var head: CalendarStore.Head
+        /// At most one per variant and representation.
+        var described: [FeedDescription] = []
+    }
+
+    /// The description of `head`'s feed in `variant` and `encoding` made earlier, while `head` is
+    /// still the remembered row of its user: a poll answered 304 then builds no tag or headers.
+    func description(of head: CalendarStore.Head, variant: FeedVariant, encoding: FeedEncoding) -> FeedDescription? {
+        state.withLock { state in
+            guard state.live, let remembered = state.heads[head.userID], remembered.head == head else { return nil }
+            return remembered.described.first { $0.variant == variant && $0.encoding == encoding }
+        }
+    }
+
+    /// Keeps `description` with its row, if that row is still the one remembered.
+    func remember(_ description: FeedDescription) {
+        state.withLock { state in
+            guard state.live, var remembered = state.heads[description.head.userID],
+                remembered.head == description.head,
+                !remembered.described.contains(where: {
+                    $0.variant == description.variant && $0.encoding == description.encoding
+                })
+            else { return }
+            remembered.described.append(description)
+            state.heads[description.head.userID] = remembered
         }
     }
 

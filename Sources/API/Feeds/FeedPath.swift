@@ -35,7 +35,11 @@ public struct FeedFirstRouter: HTTPResponderBuilder {
                 return try await router.respond(to: request, context: context)
             }
             var context = context
-            context.coreContext.parameters = [FeedPath.parameter: token]
+            // Appended, not written as a dictionary literal: that went through Hummingbird's
+            // generic variadic initialiser (2.3 % of the 304s' samples in perf).
+            var parameters = Parameters()
+            parameters.append(key: FeedPath.parameter, value: token)
+            context.coreContext.parameters = parameters
             context.coreContext.endpointPath.value = FeedPath.endpoint
             do {
                 return try await feed.respond(to: request, context: context)

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -76,10 +77,10 @@ struct FeedRoutes {
         let variant = try Self.variant(request)
         let gzip = FeedEncoding(accepting: request.headers) == .gzip
         if let user = lookups.user(token: token), let head = lookups.head(user: user) {
-            let ((etag, encoding), headers) = describe(head, user: user, variant: variant, gzip: gzip)
-            if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
-                FeedMetrics.answered(.notModified, encoding: encoding)
-                return Response(status: .notModified, headers: headers)
+            let described = describe(head, user: user, variant: variant, gzip: gzip)
+            if ConditionalRequest.isNotModified(request, etag: described.etag, lastModified: head.updatedAt) {
+                FeedMetrics.answered(.notModified, encoding: described.encoding)
+                return Response(status: .notModified, headers: described.headers)
             }
         }
         return try await RequestDeadlineRace.within(deadline) {
@@ -89,19 +90,22 @@ struct FeedRoutes {
 
     /// The ETag and the headers of a 304 for `head`: gzip when the client accepts it, except
     /// for calendars streamed past the cache. Conditions are evaluated against the tag of the
-    /// representation that would be sent.
-    private func describe(_ head: CalendarStore.Head, user: Int64, variant: FeedVariant, gzip: Bool)
-        -> (etag: (value: String, encoding: FeedEncoding), headers: HTTPFields)
+    /// representation that would be sent. Made once per row, variant and representation while
+    /// `FeedLookups` remembers the row (building them was a third of the feed handler's work).
+    private func describe(_ head: CalendarStore.Head, user: Int64, variant: FeedVariant, gzip: Bool) -> FeedDescription
     {
         let encoding = gzip && !cache.isStreamed(user: user, head: head) ? FeedEncoding.gzip : .identity
+        if let known = lookups.description(of: head, variant: variant, encoding: encoding) { return known }
         let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
-        let headers: HTTPFields = [
-            .eTag: etag,
-            .lastModified: HTTPDate.string(secondsSinceEpoch: head.updatedAt),
-            .cacheControl: "private, max-age=60",
-            .vary: "Accept-Encoding",
-        ]
-        return ((etag, encoding), headers)
+        var headers = HTTPFields()
+        headers.reserveCapacity(4)
+        headers.append(HTTPField(name: .eTag, value: etag))
+        headers.append(HTTPField(name: .lastModified, value: HTTPDate.string(secondsSinceEpoch: head.updatedAt)))
+        headers.append(HTTPField(name: .cacheControl, value: "private, max-age=60"))
+        headers.append(HTTPField(name: .vary, value: "Accept-Encoding"))
+        let described = FeedDescription(head: head, variant: variant, encoding: encoding, etag: etag, headers: headers)
+        lookups.remember(described)
+        return described
     }
 
     private func answer(
@@ -136,15 +140,15 @@ struct FeedRoutes {
             }
             // The representation: gzip from the cache's compressed blocks when the client accepts
             // it; identity otherwise, and for calendars streamed past the cache.
-            let ((etag, encoding), described) = describe(head, user: user, variant: variant, gzip: gzip)
-            var headers = described
-            if ConditionalRequest.isNotModified(request, etag: etag, lastModified: head.updatedAt) {
-                FeedMetrics.answered(.notModified, encoding: encoding)
+            let described = describe(head, user: user, variant: variant, gzip: gzip)
+            var headers = described.headers
+            if ConditionalRequest.isNotModified(request, etag: described.etag, lastModified: head.updatedAt) {
+                FeedMetrics.answered(.notModified, encoding: described.encoding)
                 return Response(status: .notModified, headers: headers)
             }
             headers[.contentType] = "text/calendar; charset=utf-8"
             do {
-                let feed = try await cache.feed(user: user, variant: variant, head: head, encoding: encoding)
+                let feed = try await cache.feed(user: user, variant: variant, head: head, encoding: described.encoding)
                 // The body may be newer than `head`: describe what is sent.
                 headers[.eTag] = Self.etag(version: feed.version, generation: feed.generation, variant, feed.encoding)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
@@ -202,4 +206,14 @@ struct FeedRoutes {
         default: throw .badRequest("completed must be include or exclude")
         }
     }
+}
+
+/// What a feed's answers for one calendar row, variant and representation carry: the strong tag
+/// and the headers of a 304 (a 200 adds its own).
+struct FeedDescription: Sendable {
+    let head: CalendarStore.Head
+    let variant: FeedVariant
+    let encoding: FeedEncoding
+    let etag: String
+    let headers: HTTPFields
 }
