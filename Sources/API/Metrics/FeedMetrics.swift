@@ -33,14 +33,28 @@ enum FeedMetrics {
         self.entries.record(entries)
     }
 
-    /// Counts a feed answer: 200 or 304, by the representation it describes.
+    /// Counts a feed answer: 200 or 304, by the representation it describes. The four series a
+    /// feed answers with are made once (like `HTTPRequestSeries`' are): making a counter per
+    /// answer costs an array of dimensions and the backend's registry lookup under its lock.
     static func answered(_ status: HTTPResponse.Status, encoding: FeedEncoding) {
+        switch (status, encoding) {
+        case (.notModified, .gzip): notModifiedGzip.increment()
+        case (.notModified, .identity): notModifiedIdentity.increment()
+        case (.ok, .gzip): okGzip.increment()
+        case (.ok, .identity): okIdentity.increment()
+        default: answers(status, encoding).increment()
+        }
+    }
+
+    private static let notModifiedGzip = answers(.notModified, .gzip)
+    private static let notModifiedIdentity = answers(.notModified, .identity)
+    private static let okGzip = answers(.ok, .gzip)
+    private static let okIdentity = answers(.ok, .identity)
+
+    private static func answers(_ status: HTTPResponse.Status, _ encoding: FeedEncoding) -> Counter {
         Counter(
             label: "almanac_feed_responses_total",
-            dimensions: [
-                ("status", String(status.code)),
-                ("encoding", encoding == .gzip ? "gzip" : "identity"),
-            ]
-        ).increment()
+            dimensions: [("status", String(status.code)), ("encoding", encoding == .gzip ? "gzip" : "identity")]
+        )
     }
 }
