@@ -312,6 +312,30 @@ struct FeedCacheChurnTests {
         #expect(lookups.description(of: head, variant: .events, encoding: .gzip) == nil)
     }
 
+    /// Descriptions count against the memory's capacity with the rows they belong to, and leave
+    /// with them.
+    @Test func descriptionsCountAgainstTheCapacity() {
+        let lookups = FeedLookups(capacity: 10)
+        lookups.setLive(true)
+        for user in Int64(1)...40 {
+            let head = Self.head(user: user, version: 1)
+            lookups.remember(head: head, since: lookups.begin()!)
+            for variant in FeedVariant.allCases {
+                for encoding in [FeedEncoding.identity, .gzip] {
+                    lookups.remember(
+                        FeedDescription(head: head, variant: variant, encoding: encoding, etag: "t", headers: [:])
+                    )
+                    #expect(lookups.rowsAndDescriptions <= 10)
+                }
+            }
+        }
+        #expect(lookups.head(user: 40) != nil)
+        for user in Int64(1)...40 { lookups.heard("\(user):2:1") }
+        #expect(lookups.rowsAndDescriptions == 0)
+        lookups.remember(head: Self.head(user: 1, version: 2), since: lookups.begin()!)
+        #expect(lookups.rowsAndDescriptions == 1)
+    }
+
     static func head(user: Int64, version: Int64) -> CalendarStore.Head {
         CalendarStore.Head(userID: user, version: version, generation: 1, settings: CalendarSettings(), updatedAt: 0)
     }

@@ -16,6 +16,8 @@ final class FeedLookups: Sendable {
         /// invalidation is not stored after it.
         var epoch: UInt64 = 0
         var heads: [Int64: RememberedHead] = [:]
+        /// Descriptions kept with the rows in `heads`, in all (they count against the capacity).
+        var descriptions = 0
         var tokens: [String: Int64] = [:]
         /// The same tokens by user, so that forgetting a user costs its own tokens only.
         var tokensByUser: [Int64: Set<String>] = [:]
@@ -23,6 +25,16 @@ final class FeedLookups: Sendable {
         var barrier: String?
         /// Remembered tokens looked at by invalidations, in total (the cost of forgetting).
         var tokensVisited = 0
+
+        /// Forgets the row of `user` and the descriptions kept with it.
+        mutating func dropHead(user: Int64) {
+            if let dropped = heads.removeValue(forKey: user) { descriptions -= dropped.described.count }
+        }
+
+        mutating func dropAllHeads() {
+            heads.removeAll()
+            descriptions = 0
+        }
     }
 
     /// Notifications whose payload starts with this are barriers: when one is heard, every
@@ -38,7 +50,8 @@ final class FeedLookups: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Entries kept at most (each is small); beyond it the memory is simply cleared.
+    /// Entries kept at most: tokens, and rows with their descriptions (a row and a description
+    /// are a few hundred bytes each); beyond it the memory is simply cleared.
     let capacity: Int
 
     init(capacity: Int = 100_000) {
@@ -61,7 +74,8 @@ final class FeedLookups: Sendable {
     func remember(head: CalendarStore.Head, since epoch: UInt64) {
         state.withLock { state in
             guard state.live, state.epoch == epoch else { return }
-            if state.heads.count >= capacity { state.heads.removeAll() }
+            state.dropHead(user: head.userID)
+            if state.heads.count + state.descriptions >= capacity { state.dropAllHeads() }
             state.heads[head.userID] = RememberedHead(head: head)
         }
     }
@@ -117,22 +131,26 @@ final class FeedLookups: Sendable {
     /// Keeps `description` with its row, if that row is still the one remembered.
     func remember(_ description: FeedDescription) {
         state.withLock { state in
-            guard state.live, var remembered = state.heads[description.head.userID],
-                remembered.head == description.head,
+            guard state.live, state.heads.count + state.descriptions < capacity,
+                var remembered = state.heads[description.head.userID], remembered.head == description.head,
                 !remembered.described.contains(where: {
                     $0.variant == description.variant && $0.encoding == description.encoding
                 })
             else { return }
             remembered.described.append(description)
             state.heads[description.head.userID] = remembered
+            state.descriptions += 1
         }
     }
+
+    /// Rows and descriptions held (at most `capacity`; a test checks it).
+    var rowsAndDescriptions: Int { state.withLock { $0.heads.count + $0.descriptions } }
 
     /// Forgets the calendar row of `user` (its tokens stay).
     func forgetHead(user: Int64) {
         state.withLock { state in
             state.epoch &+= 1
-            state.heads[user] = nil
+            state.dropHead(user: user)
         }
     }
 
@@ -140,7 +158,7 @@ final class FeedLookups: Sendable {
     func invalidate(user: Int64) {
         state.withLock { state in
             state.epoch &+= 1
-            state.heads[user] = nil
+            state.dropHead(user: user)
             guard let owned = state.tokensByUser.removeValue(forKey: user) else { return }
             state.tokensVisited += owned.count
             for token in owned { state.tokens[token] = nil }
@@ -154,7 +172,7 @@ final class FeedLookups: Sendable {
         state.withLock { state in
             state.live = live
             state.epoch &+= 1
-            state.heads.removeAll()
+            state.dropAllHeads()
             state.tokens.removeAll()
             state.tokensByUser.removeAll()
         }
