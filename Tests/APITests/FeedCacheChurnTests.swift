@@ -3,6 +3,7 @@ import Domain
 import EventStore
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import PostgresNIO
@@ -122,6 +123,46 @@ struct FeedCacheChurnTests {
             #expect(statistics.bytes <= statistics.budgetBytes)
             #expect(statistics.entries == 2)
             #expect(streamed == 20)
+        }
+    }
+
+    /// A feed request past its deadline answers 503 at the deadline even while the calendar's read
+    /// cannot finish (the database unreachable; here its table locked): the request waited for the
+    /// cache's read task, which its cancellation did not reach, and the campaign's PostgreSQL-stop
+    /// test saw a feed answered after 13.8 s against a 5 s deadline. The read goes on and fills the
+    /// cache once it can.
+    @Test(.timeLimit(.minutes(1)))
+    func aFeedWaitingForABlockedReadAnswersAtItsDeadline() async throws {
+        try await TestApp.run { app in
+            let user = try await app.user("blocked")
+            try await app.seed(20, user: user.id)
+            let cache = FeedCache(store: app.services.store, budgetBytes: 64 << 20)
+            let head = try #require(try await cache.head(user: user.id))
+            do {
+                try await app.services.store.client.withConnection { connection in
+                    try await connection.query("BEGIN", logger: TestDatabase.logger)
+                    try await connection.query(
+                        "LOCK TABLE calendar_entries IN ACCESS EXCLUSIVE MODE",
+                        logger: TestDatabase.logger
+                    )
+                    let clock = ContinuousClock()
+                    for _ in 0..<2 {  // the first starts the read, the second waits for it
+                        let start = clock.now
+                        await #expect(throws: APIError.self) {
+                            try await RequestDeadlineRace.within(.milliseconds(500)) {
+                                let feed = try await cache.feed(user: user.id, variant: .events, head: head)
+                                return Response(status: .ok, body: ResponseBody(contentsOf: feed.parts))
+                            }
+                        }
+                        #expect(clock.now - start < .seconds(3), "answered after \(clock.now - start)")
+                    }
+                    try await Task.sleep(for: .seconds(4))
+                    try await connection.query("COMMIT", logger: TestDatabase.logger)
+                }
+            }
+            // The read went on: the calendar is served.
+            let feed = try await cache.feed(user: user.id, variant: .events, head: head)
+            #expect(feed.length > 0)
         }
     }
 

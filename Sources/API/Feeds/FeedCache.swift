@@ -230,7 +230,7 @@ actor FeedCache {
             if isStreamed(user: user, head: head) { throw TooLarge() }
             if let version = entries[user]?.marker, version.covers(head) { return }
             if let running = reading[user] {
-                guard try await running.task.value != nil else { throw NotProjected() }
+                guard try await Self.value(of: running.task) != nil else { throw NotProjected() }
                 // That read may have begun before `head` was read: check again.
                 continue
             }
@@ -238,12 +238,31 @@ actor FeedCache {
             let id = tasks
             let task = Task { try await self.fetch(user: user, id: id) }
             reading[user] = (id, task)
-            guard try await task.value != nil else { throw NotProjected() }
+            guard try await Self.value(of: task) != nil else { throw NotProjected() }
             if isStreamed(user: user, head: head) { throw TooLarge() }
             // Serve what was read even if `head` (from memory) is somehow ahead of it.
             if entries[user] != nil { return }
         }
         throw NotProjected()
+    }
+
+    /// `task`'s value, or `CancellationError` as soon as the caller is cancelled (a request past its
+    /// deadline), while `task` goes on (it fills the cache for the requests after). Awaiting
+    /// `task.value` directly ignores the caller's cancellation: with the database unreachable a
+    /// feed request waited for the read as long as the outage lasted, and `RequestDeadlineRace`,
+    /// which waits for its handler to end, answered its 503 that late.
+    private static func value<T: Sendable>(of task: Task<T, any Error>) async throws -> T {
+        let first = FirstResult<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard first.install(continuation) else { return }
+                Task {
+                    do { first.finish(.success(try await task.value)) } catch { first.finish(.failure(error)) }
+                }
+            }
+        } onCancel: {
+            first.finish(.failure(CancellationError()))
+        }
     }
 
     /// The one read of a user's calendar in flight: by delta from the cached entry when there is
@@ -564,4 +583,35 @@ public struct FeedCacheStatistics: Sendable, Hashable {
     /// Bytes counted against the budget.
     public var bytes: Int
     public var budgetBytes: Int
+}
+
+/// Resumes a continuation once, with the first result given (the awaited value or the caller's
+/// cancellation, whichever comes first); a result given before the continuation is installed
+/// resumes it at once.
+private final class FirstResult<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>(
+        (nil, nil)
+    )
+
+    /// False when a result was already given (the continuation was resumed with it).
+    func install(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        guard let early else { return true }
+        continuation.resume(with: early)
+        return false
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result)
+    }
 }
