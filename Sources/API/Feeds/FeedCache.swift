@@ -252,7 +252,7 @@ actor FeedCache {
     /// feed request waited for the read as long as the outage lasted, and `RequestDeadlineRace`,
     /// which waits for its handler to end, answered its 503 that late.
     private static func value<T: Sendable>(of task: Task<T, any Error>) async throws -> T {
-        let first = FirstResult<T>()
+        let first = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard first.install(continuation) else { return }
@@ -583,35 +583,4 @@ public struct FeedCacheStatistics: Sendable, Hashable {
     /// Bytes counted against the budget.
     public var bytes: Int
     public var budgetBytes: Int
-}
-
-/// Resumes a continuation once, with the first result given (the awaited value or the caller's
-/// cancellation, whichever comes first); a result given before the continuation is installed
-/// resumes it at once.
-private final class FirstResult<T: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>(
-        (nil, nil)
-    )
-
-    /// False when a result was already given (the continuation was resumed with it).
-    func install(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
-        let early = state.withLock { state -> Result<T, any Error>? in
-            if let result = state.result { return result }
-            state.continuation = continuation
-            return nil
-        }
-        guard let early else { return true }
-        continuation.resume(with: early)
-        return false
-    }
-
-    func finish(_ result: Result<T, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume(with: result)
-    }
 }

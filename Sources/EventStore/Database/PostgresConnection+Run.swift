@@ -196,20 +196,25 @@ public struct CollectedRows: AsyncSequence, Sendable {
 }
 
 /// The first of: the statement's result, the connection's close, the caller's cancellation.
-final class Outcome: Sendable {
-    /// How many outcomes exist (statements running, or anything still holding one): a test checks
-    /// that finished statements free theirs.
-    private static let alive = Atomic<Int>(0)
+typealias Outcome = FirstOutcome<PostgresRowSequence>
 
-    static var aliveCount: Int { alive.load(ordering: .relaxed) }
+/// How many `FirstOutcome`s exist (statements running, or anything still holding one): a test
+/// checks that finished statements free theirs.
+private let aliveOutcomes = Atomic<Int>(0)
 
-    init() { Self.alive.add(1, ordering: .relaxed) }
+/// Resumes one continuation with the first of several results given (a statement's rows, its
+/// connection's close, the caller's cancellation; a shared task's value or the caller's
+/// cancellation); a result given before the continuation is installed resumes it at once.
+package final class FirstOutcome<Value: Sendable>: Sendable {
+    static var aliveCount: Int { aliveOutcomes.load(ordering: .relaxed) }
 
-    deinit { Self.alive.subtract(1, ordering: .relaxed) }
+    package init() { aliveOutcomes.add(1, ordering: .relaxed) }
+
+    deinit { aliveOutcomes.subtract(1, ordering: .relaxed) }
 
     private struct State {
-        var continuation: CheckedContinuation<PostgresRowSequence, any Error>?
-        var pending: Result<PostgresRowSequence, any Error>?
+        var continuation: CheckedContinuation<Value, any Error>?
+        var pending: Result<Value, any Error>?
         var done = false
         var cancelStatement: (@Sendable () -> Void)?
     }
@@ -218,8 +223,8 @@ final class Outcome: Sendable {
 
     /// Waits with `continuation`; false when the outcome is already known (cancelled before
     /// the statement started), in which case the continuation has been resumed.
-    func install(_ continuation: CheckedContinuation<PostgresRowSequence, any Error>) -> Bool {
-        let early = state.withLock { state -> Result<PostgresRowSequence, any Error>? in
+    package func install(_ continuation: CheckedContinuation<Value, any Error>) -> Bool {
+        let early = state.withLock { state -> Result<Value, any Error>? in
             if let pending = state.pending {
                 state.done = true
                 return pending
@@ -236,8 +241,8 @@ final class Outcome: Sendable {
         state.withLock { $0.cancelStatement = cancel }
     }
 
-    func finish(_ result: Result<PostgresRowSequence, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<PostgresRowSequence, any Error>? in
+    package func finish(_ result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
             guard !state.done else { return nil }
             guard let continuation = state.continuation else {
                 if state.pending == nil { state.pending = result }
