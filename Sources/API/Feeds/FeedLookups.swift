@@ -64,7 +64,12 @@ final class FeedLookups: Sendable {
     }
 
     func head(user: Int64) -> CalendarStore.Head? {
-        state.withLock { $0.live ? $0.heads[user]?.head : nil }
+        remembered(user: user)?.head
+    }
+
+    /// The calendar row of `user` with the descriptions kept for it, in one look.
+    func remembered(user: Int64) -> RememberedHead? {
+        state.withLock { $0.live ? $0.heads[user] : nil }
     }
 
     func user(token: String) -> Int64? {
@@ -113,10 +118,14 @@ final class FeedLookups: Sendable {
     }
 
     /// A calendar row as remembered, with the answers described for it so far.
-    struct RememberedHead {
+    struct RememberedHead: Sendable {
         var head: CalendarStore.Head
         /// At most one per variant and representation.
         var described: [FeedDescription] = []
+
+        func description(variant: FeedVariant, encoding: FeedEncoding) -> FeedDescription? {
+            described.first { $0.variant == variant && $0.encoding == encoding }
+        }
     }
 
     /// The description of `head`'s feed in `variant` and `encoding` made earlier, while `head` is
@@ -124,7 +133,7 @@ final class FeedLookups: Sendable {
     func description(of head: CalendarStore.Head, variant: FeedVariant, encoding: FeedEncoding) -> FeedDescription? {
         state.withLock { state in
             guard state.live, let remembered = state.heads[head.userID], remembered.head == head else { return nil }
-            return remembered.described.first { $0.variant == variant && $0.encoding == encoding }
+            return remembered.description(variant: variant, encoding: encoding)
         }
     }
 
@@ -133,9 +142,7 @@ final class FeedLookups: Sendable {
         state.withLock { state in
             guard state.live, state.heads.count + state.descriptions < capacity,
                 var remembered = state.heads[description.head.userID], remembered.head == description.head,
-                !remembered.described.contains(where: {
-                    $0.variant == description.variant && $0.encoding == description.encoding
-                })
+                remembered.description(variant: description.variant, encoding: description.encoding) == nil
             else { return }
             remembered.described.append(description)
             state.heads[description.head.userID] = remembered

@@ -76,8 +76,9 @@ struct FeedRoutes {
         let token = context.parameters.get("token") ?? ""
         let variant = try Self.variant(request)
         let gzip = FeedEncoding(accepting: request.headers) == .gzip
-        if let user = lookups.user(token: token), let head = lookups.head(user: user) {
-            let described = describe(head, user: user, variant: variant, gzip: gzip)
+        if let user = lookups.user(token: token), let remembered = lookups.remembered(user: user) {
+            let head = remembered.head
+            let described = describe(head, user: user, variant: variant, gzip: gzip, remembered: remembered)
             if ConditionalRequest.isNotModified(request, etag: described.etag, lastModified: head.updatedAt) {
                 FeedMetrics.answered(.notModified, encoding: described.encoding)
                 return Response(status: .notModified, headers: described.headers)
@@ -91,11 +92,23 @@ struct FeedRoutes {
     /// The ETag and the headers of a 304 for `head`: gzip when the client accepts it, except
     /// for calendars streamed past the cache. Conditions are evaluated against the tag of the
     /// representation that would be sent. Made once per row, variant and representation while
-    /// `FeedLookups` remembers the row (building them was a third of the feed handler's work).
-    private func describe(_ head: CalendarStore.Head, user: Int64, variant: FeedVariant, gzip: Bool) -> FeedDescription
-    {
+    /// `FeedLookups` remembers the row (building them was a third of the feed handler's work);
+    /// `remembered` is that row as just looked up, when it was (no second look).
+    private func describe(
+        _ head: CalendarStore.Head,
+        user: Int64,
+        variant: FeedVariant,
+        gzip: Bool,
+        remembered: FeedLookups.RememberedHead? = nil
+    ) -> FeedDescription {
         let encoding = gzip && !cache.isStreamed(user: user, head: head) ? FeedEncoding.gzip : .identity
-        if let known = lookups.description(of: head, variant: variant, encoding: encoding) { return known }
+        let known: FeedDescription?
+        if let remembered {
+            known = remembered.description(variant: variant, encoding: encoding)
+        } else {
+            known = lookups.description(of: head, variant: variant, encoding: encoding)
+        }
+        if let known { return known }
         let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
         var headers = HTTPFields()
         headers.reserveCapacity(4)
