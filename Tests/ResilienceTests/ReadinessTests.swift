@@ -53,8 +53,15 @@ struct ReadinessTests {
                     let down = try await Self.ready(client)
                     #expect(down.status == 503)
                     #expect(down.retryAfter != nil)
-                    #expect(down.error?.contains("database") == true, "\(down.error ?? "no error")")
-                    #expect(clock.now - start < .seconds(4), "answered after \(clock.now - start)")
+                    // Readiness's own answer at its 2 s timeout (the pool waits for a connection
+                    // while the database is down), not the request deadline's (5 s) 503.
+                    let reasons = ["the database did not answer within 2 s", "the database is unreachable"]
+                    #expect(reasons.contains(down.error ?? ""), "\(down.error ?? "no error")")
+                    // Bounded, not waiting for the database (it stays down until the answer). The
+                    // bound leaves room for the loaded parallel suite: 2.0 s alone, 2.8-3.6 s in a
+                    // local full run, 6.05 s once in CI (the check itself ended at 2.2 s there too:
+                    // the rest is the test process's 2 cores shared by 80 suites).
+                    #expect(clock.now - start < .seconds(12), "answered after \(clock.now - start)")
                     // Liveness is not readiness.
                     #expect(try await client.execute(uri: "/api/v1/health", method: .get).status == .ok)
                     try await postgres.start()
