@@ -1,5 +1,6 @@
 public import EventStore
 public import Foundation
+import Gzip
 public import Hummingbird
 public import ServiceLifecycle
 
@@ -12,6 +13,11 @@ public struct APIConfiguration: Sendable {
     public var publicURL: String?
     /// Byte budget of the in-memory feed cache.
     public var feedCacheBytes: Int
+    /// The zlib level (1 fastest ... 9 smallest) of the feed cache's compressed blocks, which
+    /// gzip answers are made of. 6, zlib's default, unless set: level 1 compresses about 3 times
+    /// faster (a bulk change over a large calendar reaches gzip clients sooner, at less CPU) for
+    /// feeds about 20 % larger. `build` refuses a level outside 1...9.
+    public var feedGzipLevel: Int
     /// The key that seals feed tokens; nil: a key kept in the database itself (development only).
     public var feedTokenKey: FeedTokenKey?
     /// Longest time to produce a response before answering 503 (a database outage).
@@ -24,6 +30,7 @@ public struct APIConfiguration: Sendable {
         adminToken: String? = nil,
         publicURL: String? = nil,
         feedCacheBytes: Int = 256 << 20,
+        feedGzipLevel: Int = 6,
         feedTokenKey: FeedTokenKey? = nil,
         requestTimeout: Duration = .seconds(10),
         readiness: ReadinessConfiguration = ReadinessConfiguration()
@@ -34,6 +41,7 @@ public struct APIConfiguration: Sendable {
         self.adminToken = adminToken
         self.publicURL = publicURL
         self.feedCacheBytes = feedCacheBytes
+        self.feedGzipLevel = feedGzipLevel
         self.feedTokenKey = feedTokenKey
     }
 }
@@ -106,7 +114,14 @@ public enum AlmanacAPI {
             .add(middleware: AuthMiddleware(mode: configuration.auth, users: services.users, defaultUser: defaultUser))
         TodoRoutes(service: services.todos).register(on: authenticated)
         MeRoutes(commands: services.commands).register(on: authenticated)
-        let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes)
+        guard (1...9).contains(configuration.feedGzipLevel),
+            let gzipLevel = CompressionLevel(rawValue: configuration.feedGzipLevel)
+        else {
+            throw InvalidConfiguration(
+                description: "the feed gzip level must be 1...9, got \(configuration.feedGzipLevel)"
+            )
+        }
+        let cache = FeedCache(store: services.store, budgetBytes: configuration.feedCacheBytes, gzipLevel: gzipLevel)
         let lookups = FeedLookups()
         let publicURL = PublicURL(configured: configuration.publicURL)
         let streamer = FeedStreamer(store: services.store)
@@ -135,6 +150,11 @@ public enum AlmanacAPI {
     static func openAPIDocument() throws -> ByteBuffer {
         guard let url = APIResources.openAPIURL else { throw ResourceMissing(name: "openapi.yaml") }
         return ByteBuffer(bytes: try Data(contentsOf: url))
+    }
+
+    /// A setting of `APIConfiguration` out of its range.
+    public struct InvalidConfiguration: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// A file that belongs to the build is missing.

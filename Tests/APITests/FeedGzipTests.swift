@@ -136,6 +136,52 @@ struct FeedGzipTests {
         }
     }
 
+    /// `feedGzipLevel`: the blocks are compressed at the configured level (level 1's answer for
+    /// the same calendar is larger than the default level's), decode to the same identity bytes,
+    /// and the tag names a level other than the default, so a restart with another level never
+    /// answers 304 to a tag of other bytes.
+    @Test func theConfiguredLevelCompressesTheBlocksAndNamesItselfInTheTag() async throws {
+        var sizes: [Int: (gzip: Int, identity: Int)] = [:]
+        for level in [1, 6] {
+            sizes[level] = try await TestApp.run(feedGzipLevel: level) { app in
+                let alice = try await app.user("alice")
+                try await app.seed(2000, user: alice.id)
+                let path = try await app.feedPath(alice.authorization)
+                let identity = try await app.send(.get, path)
+                let compressed = try await app.send(.get, path, headers: Self.acceptGzip)
+                let bytes = Array(compressed.body.readableBytesView)
+                #expect(compressed.headers[.contentEncoding] == "gzip")
+                #expect(try GzipDecoders.zlib(bytes) == Array(identity.body.readableBytesView))
+                let identityTag = try #require(identity.headers[.eTag])
+                let tag = try #require(compressed.headers[.eTag])
+                let defaultLevelTag = Self.gzipTag(of: identityTag)
+                #expect(tag == (level == 6 ? defaultLevelTag : String(identityTag.dropLast()) + "-gz\(level)\""))
+                var conditional = Self.acceptGzip
+                conditional[.ifNoneMatch] = tag
+                #expect(try await app.send(.get, path, headers: conditional).status == .notModified)
+                if level != 6 {
+                    conditional[.ifNoneMatch] = defaultLevelTag
+                    #expect(try await app.send(.get, path, headers: conditional).status == .ok)
+                }
+                return (bytes.count, identity.body.readableBytes)
+            }
+        }
+        let fast = try #require(sizes[1]), small = try #require(sizes[6])
+        // The same todos (their timestamps aside): identity sizes within 1 %.
+        #expect(abs(fast.identity - small.identity) * 100 < small.identity, "\(fast) \(small)")
+        #expect(fast.gzip * 100 > small.gzip * 105, "level 1: \(fast.gzip) octets, level 6: \(small.gzip)")
+    }
+
+    @Test(arguments: [0, 10, -1])
+    func aGzipLevelOutsideOneToNineIsRefused(level: Int) async throws {
+        try await TestDatabase.withRuntime { runtime in
+            let error = await #expect(throws: AlmanacAPI.InvalidConfiguration.self) {
+                _ = try await runtime.api(APIConfiguration(feedGzipLevel: level))
+            }
+            #expect(error?.description == "the feed gzip level must be 1...9, got \(level)")
+        }
+    }
+
     /// ETag and Vary per representation; conditional requests compare with the tag of the
     /// representation that would be sent; HEAD has the chosen representation's headers.
     @Test(arguments: [false, true])

@@ -25,6 +25,7 @@ public struct TestApp: Sendable {
         adminToken: String? = "admin-secret",
         poolSize: Int = 8,
         feedCacheBytes: Int = 64 << 20,
+        feedGzipLevel: Int = 6,
         listening: Bool = false,
         logger: Logger? = nil,
         _ body: @Sendable (TestApp) async throws -> Result
@@ -36,6 +37,7 @@ public struct TestApp: Sendable {
                     auth: auth,
                     adminToken: adminToken,
                     feedCacheBytes: feedCacheBytes,
+                    feedGzipLevel: feedGzipLevel,
                     requestTimeout: .seconds(120)  // loaded test machines queue writes for long
                 )
             )

@@ -80,6 +80,7 @@ resource "aws_ecs_task_definition" "api" {
     environment = [
       { name = "ALMANAC_PUBLIC_URL", value = var.public_url },
       { name = "ALMANAC_FEED_CACHE_MB", value = tostring(var.feed_cache_mb) },
+      { name = "ALMANAC_FEED_GZIP_LEVEL", value = tostring(var.feed_gzip_level) },
       { name = "LOG_LEVEL", value = var.log_level },
       # /api/v1/ready (the ALB's health check) bounds the relay's lag.
       { name = "ALMANAC_READY_CHECKPOINT", value = "bus-relay" },

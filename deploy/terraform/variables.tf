@@ -118,6 +118,17 @@ variable "feed_cache_mb" {
   default     = 256
 }
 
+variable "feed_gzip_level" {
+  description = "zlib level 1-9 of the cached gzip feeds (ALMANAC_FEED_GZIP_LEVEL); one level for every API process (it is named in the gzip ETag)."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.feed_gzip_level >= 1 && var.feed_gzip_level <= 9
+    error_message = "feed_gzip_level must be 1...9."
+  }
+}
+
 variable "log_level" {
   type    = string
   default = "info"

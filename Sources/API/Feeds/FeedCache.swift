@@ -127,6 +127,13 @@ actor FeedCache {
     let store: EventStore
     let calendars: CalendarStore
     let budgetBytes: Int
+    /// The zlib level of the compressed blocks.
+    let gzipLevel: CompressionLevel
+    /// What the ETag of a gzip answer adds inside the quotes of the identity one: `-gz` at the
+    /// default level, `-gz1` at level 1. Another level gives other bytes for the same calendar,
+    /// so a strong tag names it (a restart with another level sends every gzip client the feed
+    /// once more, never other bytes under a tag it holds).
+    nonisolated let gzipTagSuffix: String
     private var entries: [Int64: Entry] = [:]
     private var recency = RecencyList()
     private var totalBytes = 0
@@ -148,10 +155,12 @@ actor FeedCache {
         var variant: FeedVariant
     }
 
-    init(store: EventStore, budgetBytes: Int) {
+    init(store: EventStore, budgetBytes: Int, gzipLevel: CompressionLevel = GzipPart.level) {
         self.store = store
         self.calendars = CalendarStore(logger: store.logger)
         self.budgetBytes = budgetBytes
+        self.gzipLevel = gzipLevel
+        gzipTagSuffix = FeedEncoding.gzip.tagSuffix + (gzipLevel == GzipPart.level ? "" : "\(gzipLevel.rawValue)")
         FeedMetrics.register(budgetBytes: budgetBytes)
     }
 
@@ -483,7 +492,7 @@ actor FeedCache {
         var buffers = snapshot.missing
         let missingBlocks = buffers.count
         if snapshot.deflatedHeader == nil { buffers.append(snapshot.header) }
-        let compressed = await GzipPart.compressYielding(buffers)
+        let compressed = await GzipPart.compressYielding(buffers, level: gzipLevel)
         compressedBlocks += buffers.count
         if compressing[key]?.id == id { compressing[key] = nil }
         let user = key.user

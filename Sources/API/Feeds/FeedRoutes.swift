@@ -109,7 +109,7 @@ struct FeedRoutes {
             known = lookups.description(of: head, variant: variant, encoding: encoding)
         }
         if let known { return known }
-        let etag = Self.etag(version: head.version, generation: head.generation, variant, encoding)
+        let etag = etag(version: head.version, generation: head.generation, variant, encoding)
         var headers = HTTPFields()
         headers.reserveCapacity(4)
         headers.append(HTTPField(name: .eTag, value: etag))
@@ -163,7 +163,7 @@ struct FeedRoutes {
             do {
                 let feed = try await cache.feed(user: user, variant: variant, head: head, encoding: described.encoding)
                 // The body may be newer than `head`: describe what is sent.
-                headers[.eTag] = Self.etag(version: feed.version, generation: feed.generation, variant, feed.encoding)
+                headers[.eTag] = etag(version: feed.version, generation: feed.generation, variant, feed.encoding)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: feed.updatedAt)
                 if feed.encoding == .gzip { headers[.contentEncoding] = "gzip" }
                 headers[.contentLength] = String(feed.length)
@@ -178,7 +178,7 @@ struct FeedRoutes {
                 guard let opened = try await streamer.open(user: user, variant: variant) else {
                     throw FeedCache.NotProjected()
                 }
-                headers[.eTag] = Self.etag(version: opened.version, generation: opened.generation, variant, .identity)
+                headers[.eTag] = etag(version: opened.version, generation: opened.generation, variant, .identity)
                 headers[.lastModified] = HTTPDate.string(secondsSinceEpoch: opened.updatedAt)
                 FeedMetrics.answered(.ok, encoding: .identity)
                 if request.method == .head {
@@ -201,9 +201,11 @@ struct FeedRoutes {
     }
 
     /// A strong tag per calendar state, variant and representation: `"v12.g1.events"`, and
-    /// `"v12.g1.events-gz"` for the same bytes gzip-encoded.
-    static func etag(version: Int64, generation: Int, _ variant: FeedVariant, _ encoding: FeedEncoding) -> String {
-        "\"v\(version).g\(generation).\(variant.rawValue)\(encoding.tagSuffix)\""
+    /// `"v12.g1.events-gz"` for the same bytes gzip-encoded (`-gz1` at gzip level 1: see
+    /// `FeedCache.gzipTagSuffix`).
+    func etag(version: Int64, generation: Int, _ variant: FeedVariant, _ encoding: FeedEncoding) -> String {
+        let suffix = encoding == .gzip ? cache.gzipTagSuffix : encoding.tagSuffix
+        return "\"v\(version).g\(generation).\(variant.rawValue)\(suffix)\""
     }
 
     static func variant(_ request: Request) throws(APIError) -> FeedVariant {

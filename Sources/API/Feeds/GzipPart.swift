@@ -14,8 +14,9 @@ struct GzipPart: Sendable {
         checksum = block.checksum
     }
 
-    /// The zlib level of every compressed block of the feed cache: a block is compressed once per
-    /// change and sent many times, so the default level's smaller output is worth its time.
+    /// The zlib level of the feed cache's compressed blocks unless configured
+    /// (`APIConfiguration.feedGzipLevel`): a block is compressed once per change and sent many
+    /// times, so the default level's smaller output is worth its time by default.
     static let level: CompressionLevel = .default
 
     /// The 10-byte gzip member header that starts every compressed feed.
@@ -25,7 +26,7 @@ struct GzipPart: Sendable {
     static let footer = compress([ByteBuffer(bytes: CalendarFooter.bytes)])[0]
 
     /// Compresses `buffers` one after another with one zlib stream.
-    static func compress(_ buffers: [ByteBuffer]) -> [GzipPart] {
+    static func compress(_ buffers: [ByteBuffer], level: CompressionLevel = level) -> [GzipPart] {
         var deflater = BlockDeflater(level: level)
         return buffers.map { buffer in GzipPart(buffer.withUnsafeReadableBytes { deflater.compress($0) }) }
     }
@@ -35,14 +36,18 @@ struct GzipPart: Sendable {
     /// yielding between blocks so that one large feed does not hold threads of the cooperative
     /// pool for its whole compression. The parts come back in the order of `buffers`.
     @concurrent
-    static func compressYielding(_ buffers: [ByteBuffer], lanes: Int = compressionLanes) async -> [GzipPart] {
+    static func compressYielding(
+        _ buffers: [ByteBuffer],
+        level: CompressionLevel = level,
+        lanes: Int = compressionLanes
+    ) async -> [GzipPart] {
         let lanes = min(lanes, buffers.count / minimumBlocksPerLane)
-        guard lanes > 1 else { return await compressInOrder(buffers[...]) }
+        guard lanes > 1 else { return await compressInOrder(buffers[...], level: level) }
         return await withTaskGroup(of: (Int, [GzipPart]).self) { group in
             for lane in 0..<lanes {
                 // Lane sizes differ by one at most, and every lane has at least one block.
                 let slice = buffers[(lane * buffers.count / lanes)..<((lane + 1) * buffers.count / lanes)]
-                group.addTask { (lane, await compressInOrder(slice)) }
+                group.addTask { (lane, await compressInOrder(slice, level: level)) }
             }
             var done = [[GzipPart]](repeating: [], count: lanes)
             for await (lane, parts) in group { done[lane] = parts }
@@ -57,7 +62,8 @@ struct GzipPart: Sendable {
     static let minimumBlocksPerLane = 4
 
     @concurrent
-    private static func compressInOrder(_ buffers: ArraySlice<ByteBuffer>) async -> [GzipPart] {
+    private static func compressInOrder(_ buffers: ArraySlice<ByteBuffer>, level: CompressionLevel) async -> [GzipPart]
+    {
         var deflater = BlockDeflater(level: level)
         var parts: [GzipPart] = []
         parts.reserveCapacity(buffers.count)
