@@ -126,8 +126,12 @@ struct AlmanacBench: AsyncParsableCommand {
     @Option(help: "Milliseconds between polls of an idle job worker, which also wakes on NOTIFY (almanac serve: 500).")
     var jobPollMs: Int = 500
 
+    @Option(help: "zlib level 1-9 of the API's cached gzip feeds (almanac serve --feed-gzip-level; default 6).")
+    var feedGzipLevel: Int = 6
+
     func validate() throws {
         _ = try plan()
+        guard (1...9).contains(feedGzipLevel) else { throw ValidationError("--feed-gzip-level must be 1...9") }
     }
 
     func plan() throws -> Plan {
@@ -233,7 +237,10 @@ struct AlmanacBench: AsyncParsableCommand {
             date: ISO8601DateFormatter().string(from: Date()),
             machine: MachineInfo.current(),
             options: plan.description.merging(
-                ["quick": "\(quick)", "db_pool_size": "\(dbPoolSize)", "job_poll_ms": "\(jobPollMs)"],
+                [
+                    "quick": "\(quick)", "db_pool_size": "\(dbPoolSize)", "job_poll_ms": "\(jobPollMs)",
+                    "feed_gzip_level": "\(feedGzipLevel)",
+                ],
                 uniquingKeysWith: { $1 }
             )
         )
@@ -252,7 +259,8 @@ struct AlmanacBench: AsyncParsableCommand {
                 postgresPort: postgresPort,
                 httpPort: httpPort,
                 poolSize: dbPoolSize,
-                jobPollInterval: .milliseconds(jobPollMs)
+                jobPollInterval: .milliseconds(jobPollMs),
+                feedGzipLevel: feedGzipLevel
             )
             results = try await server.run { running in
                 var results = results

@@ -191,7 +191,7 @@ struct EndToEndScenario {
             try await Task.sleep(for: .milliseconds(plan.pauseMilliseconds))
         }
         let clock = ContinuousClock()
-        let before = gzip ? Self.gzipTag(calendar.etag) : calendar.etag
+        let before = gzip ? Self.gzipTag(calendar.etag, suffix: calendar.server.gzipTagSuffix) : calendar.etag
         let start = clock.now
         try http.expectSuccess(try await write(), "write")
         let ack = (clock.now - start).milliseconds
@@ -220,7 +220,9 @@ struct EndToEndScenario {
     ) async throws {
         let etag = reply.headers.first(name: "ETag") ?? ""
         if gzip {
-            guard reply.headers.first(name: "Content-Encoding") == "gzip", etag.hasSuffix("-gz\"") else {
+            guard reply.headers.first(name: "Content-Encoding") == "gzip",
+                etag.hasSuffix(calendar.server.gzipTagSuffix + "\"")
+            else {
                 throw BenchError("a gzip client got \(etag) without gzip encoding")
             }
         }
@@ -256,7 +258,7 @@ struct EndToEndScenario {
         for rep in 0..<(reps + plan.warmup) {
             let ids = try await calendar.takeOpen(k)
             let target = try await store.version(of: calendar.userID) + 1  // one command, one event
-            let before = Self.gzipTag(calendar.etag)
+            let before = Self.gzipTag(calendar.etag, suffix: calendar.server.gzipTagSuffix)
             if plan.pauseMilliseconds > 0 {
                 try await Task.sleep(for: .milliseconds(plan.pauseMilliseconds))
             }
@@ -303,14 +305,17 @@ struct EndToEndScenario {
     }
 
     /// The ETag of the gzip representation of the state an identity ETag names (`"v12.g1.events"`
-    /// -> `"v12.g1.events-gz"`), and back.
-    static func gzipTag(_ etag: String) -> String {
-        guard etag.hasSuffix("\""), !etag.hasSuffix("-gz\"") else { return etag }
-        return String(etag.dropLast()) + "-gz\""
+    /// -> `"v12.g1.events-gz"`, or `-gz1` at gzip level 1: `suffix`), and back.
+    static func gzipTag(_ etag: String, suffix: String) -> String {
+        guard etag.hasSuffix("\""), identityTag(etag) == etag else { return etag }
+        return String(etag.dropLast()) + suffix + "\""
     }
 
     static func identityTag(_ etag: String) -> String {
-        etag.hasSuffix("-gz\"") ? String(etag.dropLast(4)) + "\"" : etag
+        guard etag.hasSuffix("\""), let range = etag.range(of: "-gz", options: .backwards) else { return etag }
+        let level = etag[range.upperBound...].dropLast()
+        guard level.allSatisfy(\.isNumber), level.count <= 1 else { return etag }
+        return String(etag[..<range.lowerBound]) + "\""
     }
 
     /// Whether `needle` occurs in `body` (a feed of N = 100,000 is tens of megabytes: memchr + memcmp).

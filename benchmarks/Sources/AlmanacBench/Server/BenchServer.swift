@@ -18,6 +18,7 @@ struct BenchServer {
     var poolSize: Int
     /// How often an idle job worker looks for `full` jobs (`almanac serve` uses 500 ms).
     var jobPollInterval: Duration
+    var feedGzipLevel = 6
 
     /// Quiet by default: the harness checks every answer itself, and shutdown logs cancellations as errors.
     static let logger: Logger = {
@@ -53,7 +54,7 @@ struct BenchServer {
             // worker; the projector runs apart (`Running.projection`) so a scenario can replace it.
             let plan = AlmanacRuntime.Plan(
                 api: .init(
-                    configuration: APIConfiguration(auth: .apiKey, publicURL: baseURL),
+                    configuration: APIConfiguration(auth: .apiKey, publicURL: baseURL, feedGzipLevel: feedGzipLevel),
                     host: "127.0.0.1",
                     port: httpPort
                 ),
@@ -61,7 +62,13 @@ struct BenchServer {
                 jobPollInterval: jobPollInterval
             )
             let server = AlmanacRuntime.Background(try await runtime.services(for: plan), logger: Self.logger)
-            let running = Running(runtime: runtime, baseURL: baseURL, databaseURL: databaseURL, directory: directory)
+            let running = Running(
+                runtime: runtime,
+                baseURL: baseURL,
+                databaseURL: databaseURL,
+                directory: directory,
+                gzipTagSuffix: feedGzipLevel == 6 ? "-gz" : "-gz\(feedGzipLevel)"
+            )
             var outcome: Swift.Result<Result, any Error>
             do {
                 try await running.projection.start("store", [Self.storeProjector(runtime.store)])
@@ -98,11 +105,14 @@ struct BenchServer {
         /// The private cluster's directory; scratch files go beside it.
         let directory: URL
         let http: AlmanacHTTP
+        /// What the API's gzip ETags add inside the quotes (`-gz`; `-gz1` at level 1).
+        let gzipTagSuffix: String
         /// The projector feeding the calendar tables (the store-tailing one unless a scenario replaced it).
         let projection = ProjectionRunner()
 
-        init(runtime: AlmanacRuntime, baseURL: String, databaseURL: String, directory: URL) {
+        init(runtime: AlmanacRuntime, baseURL: String, databaseURL: String, directory: URL, gzipTagSuffix: String) {
             self.runtime = runtime
+            self.gzipTagSuffix = gzipTagSuffix
             self.baseURL = baseURL
             self.databaseURL = databaseURL
             self.directory = directory
