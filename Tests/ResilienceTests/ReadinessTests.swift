@@ -19,9 +19,10 @@ struct ReadinessTests {
     static func withAPI(
         _ runtime: AlmanacRuntime,
         readiness: ReadinessConfiguration,
+        requestTimeout: Duration = .seconds(5),
         _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let built = try await runtime.api(APIConfiguration(requestTimeout: .seconds(5), readiness: readiness))
+        let built = try await runtime.api(APIConfiguration(requestTimeout: requestTimeout, readiness: readiness))
         let app = Application(
             router: built.responder,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
@@ -45,7 +46,10 @@ struct ReadinessTests {
         try await PrivatePostgres.with { postgres in
             try await AlmanacRuntime.withDatabase(.url(postgres.url), poolSize: 4, logger: TestDatabase.logger) {
                 runtime in
-                try await Self.withAPI(runtime, readiness: ReadinessConfiguration(timeout: .seconds(2))) { client in
+                // A request deadline far beyond the bound below: only readiness's own 2 s timeout
+                // can answer, however loaded the machine.
+                let readiness = ReadinessConfiguration(timeout: .seconds(2))
+                try await Self.withAPI(runtime, readiness: readiness, requestTimeout: .seconds(60)) { client in
                     #expect(try await Self.ready(client).status == 200)
                     try await postgres.stop()
                     let clock = ContinuousClock()
@@ -54,7 +58,7 @@ struct ReadinessTests {
                     #expect(down.status == 503)
                     #expect(down.retryAfter != nil)
                     // Readiness's own answer at its 2 s timeout (the pool waits for a connection
-                    // while the database is down), not the request deadline's (5 s) 503.
+                    // while the database is down), not the request deadline's 503.
                     let reasons = ["the database did not answer within 2 s", "the database is unreachable"]
                     #expect(reasons.contains(down.error ?? ""), "\(down.error ?? "no error")")
                     // Bounded, not waiting for the database (it stays down until the answer). The
