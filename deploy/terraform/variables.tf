@@ -124,8 +124,8 @@ variable "feed_gzip_level" {
   default     = 6
 
   validation {
-    condition     = var.feed_gzip_level >= 1 && var.feed_gzip_level <= 9
-    error_message = "feed_gzip_level must be 1...9."
+    condition     = var.feed_gzip_level >= 1 && var.feed_gzip_level <= 9 && floor(var.feed_gzip_level) == var.feed_gzip_level
+    error_message = "feed_gzip_level must be a whole number 1...9."
   }
 }
 

@@ -129,10 +129,9 @@ actor FeedCache {
     let budgetBytes: Int
     /// The zlib level of the compressed blocks.
     let gzipLevel: CompressionLevel
-    /// What the ETag of a gzip answer adds inside the quotes of the identity one: `-gz` at the
-    /// default level, `-gz1` at level 1. Another level gives other bytes for the same calendar,
-    /// so a strong tag names it (a restart with another level sends every gzip client the feed
-    /// once more, never other bytes under a tag it holds).
+    /// What the ETag of a gzip answer adds inside the quotes of the identity one
+    /// (`AlmanacAPI.gzipTagSuffix(level:)`): a restart with another level sends every gzip client
+    /// the feed once more, never other bytes under a tag it holds.
     nonisolated let gzipTagSuffix: String
     private var entries: [Int64: Entry] = [:]
     private var recency = RecencyList()
@@ -160,7 +159,7 @@ actor FeedCache {
         self.calendars = CalendarStore(logger: store.logger)
         self.budgetBytes = budgetBytes
         self.gzipLevel = gzipLevel
-        gzipTagSuffix = FeedEncoding.gzip.tagSuffix + (gzipLevel == GzipPart.level ? "" : "\(gzipLevel.rawValue)")
+        gzipTagSuffix = AlmanacAPI.gzipTagSuffix(level: Int(gzipLevel.rawValue))
         FeedMetrics.register(budgetBytes: budgetBytes)
     }
 

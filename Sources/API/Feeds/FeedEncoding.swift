@@ -44,14 +44,6 @@ enum FeedEncoding: Sendable, Hashable {
         guard let value = Double(text), value <= 1 else { return nil }
         return value
     }
-
-    /// What the ETag of this representation adds inside the quotes of the identity one.
-    var tagSuffix: String {
-        switch self {
-        case .identity: ""
-        case .gzip: "-gz"
-        }
-    }
 }
 
 extension Character {

@@ -204,7 +204,7 @@ struct FeedRoutes {
     /// `"v12.g1.events-gz"` for the same bytes gzip-encoded (`-gz1` at gzip level 1: see
     /// `FeedCache.gzipTagSuffix`).
     func etag(version: Int64, generation: Int, _ variant: FeedVariant, _ encoding: FeedEncoding) -> String {
-        let suffix = encoding == .gzip ? cache.gzipTagSuffix : encoding.tagSuffix
+        let suffix = encoding == .gzip ? cache.gzipTagSuffix : ""
         return "\"v\(version).g\(generation).\(variant.rawValue)\(suffix)\""
     }
 

@@ -22,7 +22,9 @@ struct GzipPart: Sendable {
     /// The 10-byte gzip member header that starts every compressed feed.
     static let streamHeader = ByteBuffer(bytes: GzipStream.header)
 
-    /// `END:VCALENDAR`, compressed once per process.
+    /// `END:VCALENDAR`, compressed once per process, at the default level whatever the feed
+    /// cache's (a deflate block decodes the same at any level, and these 15 bytes compress
+    /// alike at all of them).
     static let footer = compress([ByteBuffer(bytes: CalendarFooter.bytes)])[0]
 
     /// Compresses `buffers` one after another with one zlib stream.

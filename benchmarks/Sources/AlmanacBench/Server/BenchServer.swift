@@ -67,7 +67,7 @@ struct BenchServer {
                 baseURL: baseURL,
                 databaseURL: databaseURL,
                 directory: directory,
-                gzipTagSuffix: feedGzipLevel == 6 ? "-gz" : "-gz\(feedGzipLevel)"
+                gzipTagSuffix: AlmanacAPI.gzipTagSuffix(level: feedGzipLevel)
             )
             var outcome: Swift.Result<Result, any Error>
             do {
