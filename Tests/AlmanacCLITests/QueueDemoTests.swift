@@ -152,7 +152,8 @@ struct QueueDemoTests {
         let interrupted = ContinuousClock.now
         receiver.interrupt()
         let outcome = await receiver.outcome()
-        #expect(ContinuousClock.now - interrupted < .seconds(5))
+        // Far below the long poll's 20 s; room for the loaded parallel suite.
+        #expect(ContinuousClock.now - interrupted < .seconds(12))
         #expect(outcome.status == 0, "\(outcome.stderr)")
     }
 

@@ -42,9 +42,12 @@ struct DatabaseOutageTests {
                 let clock = ContinuousClock()
                 for path in ["/api/v1/me", "/api/v1/todos", "/api/v1/feed", feedPath] {
                     let start = clock.now
-                    let status = try await RawHTTP.get(port: port, path: path, headers: auth)
+                    let status = try await RawHTTP.get(port: port, path: path, headers: auth, timeoutSeconds: 20)
                     #expect(status == 503, "\(path) during the outage")
-                    #expect(clock.now - start < .seconds(4), "\(path) answered after \(clock.now - start)")
+                    // The 1 s deadline answers, not the database (down until this loop ends). The
+                    // bound leaves room for the loaded parallel suite (4.16 s once in CI; 4 s was
+                    // the bound then).
+                    #expect(clock.now - start < .seconds(12), "\(path) answered after \(clock.now - start)")
                 }
                 #expect(try await RawHTTP.get(port: port, path: "/api/v1/health") == 200)
                 try await postgres.start()

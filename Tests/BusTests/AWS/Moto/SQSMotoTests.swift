@@ -152,7 +152,8 @@ struct SQSMotoTests {
             let cancelled = clock.now
             poll.cancel()
             await #expect(throws: CancellationError.self) { try await poll.value }
-            #expect(clock.now - cancelled < .seconds(2))
+            // Far below the poll's 20 s; room for the loaded parallel suite.
+            #expect(clock.now - cancelled < .seconds(10))
         }
     }
 }
