@@ -16,8 +16,10 @@ public struct APIConfiguration: Sendable {
     /// The zlib level (1 fastest ... 9 smallest) of the feed cache's compressed blocks, which
     /// gzip answers are made of. 6, zlib's default, unless set: level 1 compresses a feed in less
     /// than half the time (a bulk change over a large calendar reaches gzip clients sooner) for
-    /// about 20 % more bytes. `build` refuses a level outside 1...9.
+    /// about 20 % more bytes. `build` refuses a level outside `feedGzipLevels`.
     public var feedGzipLevel: Int
+    /// The levels `feedGzipLevel` may take (zlib's 0, no compression, is not one).
+    public static let feedGzipLevels: ClosedRange<Int> = 1...9
     /// The key that seals feed tokens; nil: a key kept in the database itself (development only).
     public var feedTokenKey: FeedTokenKey?
     /// Longest time to produce a response before answering 503 (a database outage).
@@ -84,7 +86,7 @@ public enum AlmanacAPI {
 
     /// Builds the router and the services it needs beside it.
     public static func build(services: AlmanacServices, configuration: APIConfiguration) async throws -> Built {
-        guard (1...9).contains(configuration.feedGzipLevel),
+        guard APIConfiguration.feedGzipLevels.contains(configuration.feedGzipLevel),
             let gzipLevel = CompressionLevel(rawValue: configuration.feedGzipLevel)
         else {
             throw InvalidConfiguration(

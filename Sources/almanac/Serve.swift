@@ -105,7 +105,7 @@ struct Serve: AsyncParsableCommand {
         if let raw = ProcessInfo.processInfo.environment["ALMANAC_FEED_GZIP_LEVEL"], Int(raw) == nil {
             throw ValidationError("ALMANAC_FEED_GZIP_LEVEL must be a whole number 1...9, got \(raw.debugDescription)")
         }
-        guard (1...9).contains(feedGzipLevel) else {
+        guard APIConfiguration.feedGzipLevels.contains(feedGzipLevel) else {
             throw ValidationError("--feed-gzip-level (ALMANAC_FEED_GZIP_LEVEL) must be 1...9, got \(feedGzipLevel)")
         }
         guard readyMaxLagEvents >= 0, readyMaxLagSeconds >= 0 else {

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Bus
 import CoreMetrics
@@ -131,7 +132,9 @@ struct AlmanacBench: AsyncParsableCommand {
 
     func validate() throws {
         _ = try plan()
-        guard (1...9).contains(feedGzipLevel) else { throw ValidationError("--feed-gzip-level must be 1...9") }
+        guard APIConfiguration.feedGzipLevels.contains(feedGzipLevel) else {
+            throw ValidationError("--feed-gzip-level must be 1...9")
+        }
     }
 
     func plan() throws -> Plan {
