@@ -58,7 +58,10 @@ public struct AlmanacServices: Sendable {
 
     public init(store: EventStore) {
         self.store = store
-        commands = CommandExecutor(store: store, todos: TodoTable(client: store.client, logger: store.logger))
+        commands = CommandExecutor(
+            store: store,
+            todos: TodoTable(client: store.client, logger: store.logger, preparedStatements: store.preparedStatements)
+        )
         users = UserDirectory(commands: commands)
         todos = TodoService(commands: commands)
         jobs = JobQueue(store: store)

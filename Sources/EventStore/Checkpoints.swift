@@ -17,16 +17,33 @@ public enum Checkpoints {
         return .start
     }
 
-    public static func save(_ name: String, _ cursor: GlobalCursor, on connection: PostgresConnection, logger: Logger)
-        async throws
-    {
+    /// `prepared`: as a named prepared statement (`EventStore.preparedStatements`).
+    public static func save(
+        _ name: String,
+        _ cursor: GlobalCursor,
+        on connection: PostgresConnection,
+        prepared: Bool,
+        logger: Logger
+    ) async throws {
         try await connection.run(
-            """
-            INSERT INTO checkpoints (name, txid, position) VALUES (\(name), \(String(cursor.txid))::xid8, \(cursor.position))
-            ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, position = EXCLUDED.position, updated_at = now()
-            """,
+            SaveCheckpoint.query(name, cursor),
+            as: SaveCheckpoint.self,
+            prepared: prepared,
             logger: logger
         )
+    }
+}
+
+/// A checkpoint saved (inserted, or moved).
+enum SaveCheckpoint: NamedStatement {
+    static let name = "almanac_save_checkpoint"
+    static let sql = query("", GlobalCursor(txid: 0, position: 0)).sql
+
+    static func query(_ name: String, _ cursor: GlobalCursor) -> PostgresQuery {
+        """
+        INSERT INTO checkpoints (name, txid, position) VALUES (\(name), \(String(cursor.txid))::xid8, \(cursor.position))
+        ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, position = EXCLUDED.position, updated_at = now()
+        """
     }
 }
 

@@ -11,11 +11,20 @@ public struct EventStore: Sendable {
     /// so that requests never wait behind them.
     public let listenClient: PostgresClient
     public let logger: Logger
+    /// Whether the write path's statements go as named prepared statements
+    /// (`PostgresConnection.run(_:as:prepared:logger:)`); off behind a pooler that cannot keep them.
+    public let preparedStatements: Bool
 
-    public init(client: PostgresClient, listenClient: PostgresClient? = nil, logger: Logger) {
+    public init(
+        client: PostgresClient,
+        listenClient: PostgresClient? = nil,
+        logger: Logger,
+        preparedStatements: Bool = true
+    ) {
         self.client = client
         self.listenClient = listenClient ?? client
         self.logger = logger
+        self.preparedStatements = preparedStatements
     }
 
     /// Work to do inside the append's transaction after the events are inserted (an inline projection).
@@ -211,29 +220,27 @@ public struct EventStore: Sendable {
                 logger: logger
             )
         }
-        // One round trip: the head moves from the expected version, the events go in only if it
-        // did, and the tailers are notified (NOTIFY is delivered at commit, not at all if the
-        // transaction rolls back). When the head is not at the expected version nothing is
-        // inserted and no row comes back; the NOTIFY may still have run, so a caller that catches
-        // the `VersionConflict` must roll back (every caller does: the conflict ends its transaction).
-        let query: PostgresQuery = """
-            WITH head AS (
-                UPDATE streams SET version = \(newVersion)
-                WHERE stream_id = \(stream) AND version = \(expectedVersion)
-                RETURNING version),
-            inserted AS (
-                INSERT INTO events (stream_id, version, event_id, type, data, trace_context)
-                SELECT \(stream), v, e, t, d::jsonb, \(trace)::jsonb
-                FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
-                WHERE EXISTS (SELECT 1 FROM head)
-                RETURNING *),
-            notified AS MATERIALIZED (SELECT pg_notify(\(Channels.events), \(String(stream))))
-            SELECT \(unescaped: RecordedEvent.columns) FROM inserted CROSS JOIN notified
-            """
+        // One round trip (see `AppendEvents`); no row comes back when the head was elsewhere.
+        let query = AppendEvents.query(
+            stream: stream,
+            expectedVersion: expectedVersion,
+            newVersion: newVersion,
+            versions: versions,
+            ids: ids,
+            types: types,
+            payloads: payloads,
+            trace: trace ?? ""
+        )
         var recorded: [RecordedEvent] = []
         recorded.reserveCapacity(events.count)
         do {
-            for try await row in try await connection.run(query, logger: logger) {
+            let rows = try await connection.run(
+                query,
+                as: AppendEvents.self,
+                prepared: preparedStatements,
+                logger: logger
+            )
+            for try await row in rows {
                 recorded.append(try RecordedEvent(row: row))
             }
         } catch let error as PSQLError where error.sqlState == "23505" {
@@ -252,10 +259,17 @@ public struct EventStore: Sendable {
 
     /// The current version of `stream` (0 when it has no events).
     public func version(of stream: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Int64 {
-        let query: PostgresQuery =
-            lock
-            ? "SELECT version FROM streams WHERE stream_id = \(stream) FOR UPDATE"
-            : "SELECT version FROM streams WHERE stream_id = \(stream)"
+        if lock {
+            let rows = try await connection.run(
+                LockStreamHead.query(stream: stream),
+                as: LockStreamHead.self,
+                prepared: preparedStatements,
+                logger: logger
+            )
+            for try await version in rows.decode(Int64.self) { return version }
+            return 0
+        }
+        let query: PostgresQuery = "SELECT version FROM streams WHERE stream_id = \(stream)"
         for try await version in try await connection.run(query, logger: logger).decode(Int64.self) {
             return version
         }
@@ -377,16 +391,12 @@ public struct EventStore: Sendable {
     public func readAll(after cursor: GlobalCursor, limit: Int, on connection: PostgresConnection? = nil) async throws
         -> [RecordedEvent]
     {
-        let query: PostgresQuery = """
-            SELECT \(unescaped: RecordedEvent.columns) FROM events
-            WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position))
-              AND txid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY events.txid, events.position
-            LIMIT \(Int64(limit))
-            """
+        let query = ReadLog.query(after: cursor, limit: Int64(limit))
+        let prepared = preparedStatements
         func run(_ connection: PostgresConnection) async throws -> [RecordedEvent] {
             var events: [RecordedEvent] = []
-            for try await row in try await connection.run(query, logger: logger) {
+            let rows = try await connection.run(query, as: ReadLog.self, prepared: prepared, logger: logger)
+            for try await row in rows {
                 events.append(try RecordedEvent(row: row))
             }
             return events
@@ -399,4 +409,75 @@ public struct EventStore: Sendable {
 extension PSQLError {
     /// The SQLSTATE the server sent, e.g. `23505` for a unique violation.
     public var sqlState: String? { serverInfo?[.sqlState] }
+}
+
+/// The head of a stream locked for a command (every command's first statement).
+enum LockStreamHead: NamedStatement {
+    static let name = "almanac_lock_stream_head"
+    static let sql = query(stream: 0).sql
+
+    static func query(stream: Int64) -> PostgresQuery {
+        "SELECT version FROM streams WHERE stream_id = \(stream) FOR UPDATE"
+    }
+}
+
+/// An append in one round trip: the head moves from the expected version, the events go in only
+/// if it did, and the tailers are notified (NOTIFY is delivered at commit, not at all if the
+/// transaction rolls back). When the head is not at the expected version nothing is inserted and
+/// no row comes back; the NOTIFY may still have run, so a caller that catches the
+/// `VersionConflict` must roll back (every caller does: the conflict ends its transaction).
+enum AppendEvents: NamedStatement {
+    static let name = "almanac_append_events"
+    static let sql = query(
+        stream: 0,
+        expectedVersion: 0,
+        newVersion: 0,
+        versions: [],
+        ids: [],
+        types: [],
+        payloads: [],
+        trace: ""
+    ).sql
+
+    static func query(
+        stream: Int64,
+        expectedVersion: Int64,
+        newVersion: Int64,
+        versions: [Int64],
+        ids: [UUID],
+        types: [String],
+        payloads: [String],
+        trace: String
+    ) -> PostgresQuery {
+        """
+        WITH head AS (
+            UPDATE streams SET version = \(newVersion)
+            WHERE stream_id = \(stream) AND version = \(expectedVersion)
+            RETURNING version),
+        inserted AS (
+            INSERT INTO events (stream_id, version, event_id, type, data, trace_context)
+            SELECT \(stream), v, e, t, d::jsonb, NULLIF(\(trace), '')::jsonb
+            FROM unnest(\(versions)::int8[], \(ids)::uuid[], \(types)::text[], \(payloads)::text[]) AS x(v, e, t, d)
+            WHERE EXISTS (SELECT 1 FROM head)
+            RETURNING *),
+        notified AS MATERIALIZED (SELECT pg_notify(\(Channels.events), \(String(stream))))
+        SELECT \(unescaped: RecordedEvent.columns) FROM inserted CROSS JOIN notified
+        """
+    }
+}
+
+/// A page of the global log after a cursor, below the snapshot's horizon (`readAll`).
+enum ReadLog: NamedStatement {
+    static let name = "almanac_read_log"
+    static let sql = query(after: GlobalCursor(txid: 0, position: 0), limit: 0).sql
+
+    static func query(after cursor: GlobalCursor, limit: Int64) -> PostgresQuery {
+        """
+        SELECT \(unescaped: RecordedEvent.columns) FROM events
+        WHERE (txid, position) > (\(String(cursor.txid))::xid8, \(cursor.position))
+          AND txid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY events.txid, events.position
+        LIMIT \(limit)
+        """
+    }
 }

@@ -42,7 +42,13 @@ public struct OutboxRelay: Service {
                 }
                 RelayMetrics.published(batch.count)
                 try await store.client.leased {
-                    try await Checkpoints.save(name, cursor, on: $0, logger: store.logger)
+                    try await Checkpoints.save(
+                        name,
+                        cursor,
+                        on: $0,
+                        prepared: store.preparedStatements,
+                        logger: store.logger
+                    )
                 }
             }
         }

@@ -55,6 +55,7 @@ extension AlmanacRuntime {
     public static func withDatabase<Result>(
         _ location: DatabaseLocation,
         poolSize: Int,
+        preparedStatements: Bool = true,
         logger: Logger,
         migrate: Bool = true,
         _ body: (AlmanacRuntime) async throws -> Result
@@ -75,7 +76,14 @@ extension AlmanacRuntime {
             outcome = .success(
                 try await withClients(url: url, poolSize: poolSize, logger: logger) { client, listenClient in
                     if migrate { try await Migrator.bundled().migrate(client: client, logger: logger) }
-                    return try await body(AlmanacRuntime(client: client, listenClient: listenClient, logger: logger))
+                    return try await body(
+                        AlmanacRuntime(
+                            client: client,
+                            listenClient: listenClient,
+                            logger: logger,
+                            preparedStatements: preparedStatements
+                        )
+                    )
                 }
             )
         } catch {

@@ -61,7 +61,9 @@ public struct DatabaseStatus: Codable, Sendable {
             return (
                 pending,
                 try await Checkpoints.all(on: connection, logger: logger),
-                try await CalendarStore(logger: logger).count(on: connection)
+                try await CalendarStore(logger: logger, preparedStatements: store.preparedStatements).count(
+                    on: connection
+                )
             )
         }
         var jobs = try await JobTable(client: store.client, logger: logger).countsByStatus()
@@ -74,7 +76,11 @@ public struct DatabaseStatus: Codable, Sendable {
                 pending: pending.map(\.name)
             ),
             events: try await store.eventCount(),
-            users: try await UserTable(client: store.client, logger: logger).count(),
+            users: try await UserTable(
+                client: store.client,
+                logger: logger,
+                preparedStatements: store.preparedStatements
+            ).count(),
             calendars: calendars,
             jobs: jobs,
             checkpoints: checkpoints.map {

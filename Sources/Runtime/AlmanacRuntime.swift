@@ -18,8 +18,19 @@ public struct AlmanacRuntime: Sendable {
     public let services: AlmanacServices
     public let logger: Logger
 
-    public init(client: PostgresClient, listenClient: PostgresClient? = nil, logger: Logger) {
-        self.store = EventStore(client: client, listenClient: listenClient, logger: logger)
+    /// `preparedStatements`: see `EventStore.preparedStatements`.
+    public init(
+        client: PostgresClient,
+        listenClient: PostgresClient? = nil,
+        logger: Logger,
+        preparedStatements: Bool = true
+    ) {
+        self.store = EventStore(
+            client: client,
+            listenClient: listenClient,
+            logger: logger,
+            preparedStatements: preparedStatements
+        )
         self.services = AlmanacServices(store: store)
         self.logger = logger
     }

@@ -23,6 +23,24 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .customLong("db-pool-size"), help: "Maximum PostgreSQL connections of this process.")
     var poolSize: Int = 20
 
+    @Option(
+        name: .customLong("prepared-statements"),
+        help: """
+            on: the write path's statements go as named prepared statements, parsed once per connection; \
+            off: unnamed, parsed on every execution, for a pooler that cannot keep named statements \
+            (PgBouncer in transaction mode before 1.21) (env ALMANAC_PREPARED_STATEMENTS).
+            """
+    )
+    var preparedStatements: String = ProcessInfo.processInfo.environment["ALMANAC_PREPARED_STATEMENTS"] ?? "on"
+
+    func validate() throws {
+        guard ["on", "off"].contains(preparedStatements) else {
+            throw ValidationError(
+                "--prepared-statements (ALMANAC_PREPARED_STATEMENTS) must be on or off, got \(preparedStatements.debugDescription)"
+            )
+        }
+    }
+
     /// The URL given (`--database-url` or `DATABASE_URL`), else the embedded cluster.
     var location: DatabaseLocation {
         if let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
@@ -41,6 +59,13 @@ struct DatabaseOptions: ParsableArguments {
         migrate: Bool = true,
         _ body: (AlmanacRuntime) async throws -> Result
     ) async throws -> Result {
-        try await AlmanacRuntime.withDatabase(location, poolSize: poolSize, logger: logger, migrate: migrate, body)
+        try await AlmanacRuntime.withDatabase(
+            location,
+            poolSize: poolSize,
+            preparedStatements: preparedStatements == "on",
+            logger: logger,
+            migrate: migrate,
+            body
+        )
     }
 }

@@ -42,7 +42,7 @@ extension TestApp {
     func fragmentBytes(user: Int64) async throws -> Int {
         try await services.store.client.withConnection { connection in
             var read = try #require(
-                try await CalendarStore(logger: TestDatabase.logger).readFeed(
+                try await CalendarStore(logger: TestDatabase.logger, preparedStatements: true).readFeed(
                     user: user,
                     selection: .live,
                     on: connection
@@ -232,7 +232,7 @@ struct FeedCacheChurnTests {
     @Test func tenThousandEmptyCalendarsRespectTheBudget() async throws {
         try await TestApp.run { app in
             let users = Array(Int64(1_000_001)...Int64(1_010_000))
-            let calendars = CalendarStore(logger: TestDatabase.logger)
+            let calendars = CalendarStore(logger: TestDatabase.logger, preparedStatements: true)
             // Short transactions: a long one would hold back the projection horizon of every
             // other test on this PostgreSQL.
             for start in stride(from: 0, to: users.count, by: 100) {

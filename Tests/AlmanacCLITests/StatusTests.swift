@@ -33,8 +33,20 @@ struct StatusTests {
                 let firstTwo = try await store.readAll(after: .start, limit: 2)
                 let projector = try #require(firstTwo.last).cursor
                 try await store.withTransaction { connection in
-                    try await Checkpoints.save("calendar-projector", projector, on: connection, logger: store.logger)
-                    try await Checkpoints.save("bus-relay", .start, on: connection, logger: store.logger)
+                    try await Checkpoints.save(
+                        "calendar-projector",
+                        projector,
+                        on: connection,
+                        prepared: true,
+                        logger: store.logger
+                    )
+                    try await Checkpoints.save(
+                        "bus-relay",
+                        .start,
+                        on: connection,
+                        prepared: true,
+                        logger: store.logger
+                    )
                 }
                 _ = try await runtime.services.jobs.submit(user: alice.user.id, kind: .full)
 

@@ -22,7 +22,9 @@ struct DatabaseMetricsTests {
         try await TestDatabase.withStore { store in
             let logger = store.logger
             #expect(try await Self.lags(store).isEmpty, "no checkpoint, no lag reported")
-            try await store.client.withConnection { try await Checkpoints.save("p", .start, on: $0, logger: logger) }
+            try await store.client.withConnection {
+                try await Checkpoints.save("p", .start, on: $0, prepared: true, logger: logger)
+            }
             try await store.append(stream: 1, expectedVersion: 0, events: Self.events(2))
             let last = try await store.append(stream: 2, expectedVersion: 0, events: Self.events(1))
             // Wait for the horizon (other tests' transactions) only through the lag itself.
@@ -35,7 +37,7 @@ struct DatabaseMetricsTests {
             #expect(try await Self.lags(store, cap: 2)["p"]?.events == 2, "counted up to the cap")
 
             try await store.client.withConnection {
-                try await Checkpoints.save("p", last[0].cursor, on: $0, logger: logger)
+                try await Checkpoints.save("p", last[0].cursor, on: $0, prepared: true, logger: logger)
             }
             #expect(try await Self.lags(store)["p"] == Checkpoints.Lag(name: "p", events: 0, seconds: 0))
         }

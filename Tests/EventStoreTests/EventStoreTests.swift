@@ -163,7 +163,7 @@ struct EventStoreTests {
                 let logger = TestDatabase.logger
                 #expect(try await Checkpoints.load("p", on: connection, logger: logger) == .start)
                 let cursor = GlobalCursor(txid: 12345, position: 99)
-                try await Checkpoints.save("p", cursor, on: connection, logger: logger)
+                try await Checkpoints.save("p", cursor, on: connection, prepared: true, logger: logger)
                 #expect(try await Checkpoints.load("p", on: connection, logger: logger) == cursor)
             }
         }
@@ -405,7 +405,7 @@ struct LongLivedConnectionTests {
     /// connection closed: a connection that ran a million statements held a million of each.
     @Test func finishedStatementsLeaveNothingBehind() async throws {
         try await Self.withConnection { connection, logger in
-            let before = Outcome.aliveCount
+            let before = FirstOutcome<PostgresRowSequence>.aliveCount
             let statements = 2_000
             for _ in 0..<statements {
                 for try await one in try await connection.run("SELECT 1", logger: logger).decode(Int32.self) {
@@ -414,7 +414,7 @@ struct LongLivedConnectionTests {
             }
             // Tests running beside this one hold outcomes of their statements in flight
             // (tens at most); the 2,000 finished here must not be among them.
-            let grown = Outcome.aliveCount - before
+            let grown = FirstOutcome<PostgresRowSequence>.aliveCount - before
             #expect(grown < statements / 4, "\(grown) outcomes still held after \(statements) statements")
         }
     }

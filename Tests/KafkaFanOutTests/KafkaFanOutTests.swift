@@ -182,7 +182,8 @@ struct KafkaFanOutTests {
                 // Shut down as soon as the first calendar appears, with most of the backlog left.
                 try await poll("the first calendar appears", limit: .seconds(60), interval: .milliseconds(2)) {
                     try await store.client.withConnection { connection in
-                        try await CalendarStore(logger: store.logger).head(user: users[0], on: connection) != nil
+                        try await CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
+                            .head(user: users[0], on: connection) != nil
                     }
                 }
             }
@@ -226,7 +227,10 @@ struct KafkaFanOutTests {
             try await Self.whileRunning(try await Self.pipeline(cluster, store: store, member: "projector")) {
                 try await FanOutChecks.waitForProjection(store, users: users)
                 let before = try await store.client.withConnection {
-                    try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
+                    try await CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements).head(
+                        user: users[0],
+                        on: $0
+                    )?.version ?? 0
                 }
                 try cluster.mock.setBrokerDown(KafkaMockCluster.allBrokers)
                 try await FanOutChecks.append(services, user: users[0], codes: [0, 1, 2, 3])
@@ -234,7 +238,10 @@ struct KafkaFanOutTests {
                 // relay polls and publish retries (retry.backoff.ms 20, reconnects within 200 ms).
                 try await Task.sleep(for: .seconds(2))
                 let during = try await store.client.withConnection {
-                    try await CalendarStore(logger: store.logger).head(user: users[0], on: $0)?.version ?? 0
+                    try await CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements).head(
+                        user: users[0],
+                        on: $0
+                    )?.version ?? 0
                 }
                 #expect(during == before, "nothing can pass while every broker is down")
                 try cluster.mock.setBrokerUp(KafkaMockCluster.allBrokers)

@@ -74,7 +74,7 @@ struct ProjectionStorageTests {
             }
             defer { listener.cancel() }
             for await _ in listening.stream { break }
-            let calendars = CalendarStore(logger: store.logger)
+            let calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
             let first = try await store.withTransaction { try await calendars.lock(user: 77, on: $0) }
             #expect(first.version == 0)
             #expect(first.generation == 1)
@@ -187,7 +187,7 @@ struct ProjectionStorageTests {
 
     static func projectedVersion(_ store: EventStore) async throws -> Int64 {
         try await store.client.withConnection {
-            try await CalendarStore(logger: TestDatabase.logger).head(user: user, on: $0)
+            try await CalendarStore(logger: TestDatabase.logger, preparedStatements: true).head(user: user, on: $0)
         }?.version ?? 0
     }
 
@@ -227,7 +227,10 @@ struct ProjectionStorageTests {
             )
             #expect(rebuilt.incremental == incremental.incremental)
             let head = try await store.client.withConnection {
-                try await CalendarStore(logger: TestDatabase.logger).head(user: Self.user, on: $0)
+                try await CalendarStore(logger: TestDatabase.logger, preparedStatements: true).head(
+                    user: Self.user,
+                    on: $0
+                )
             }
             #expect(head?.generation == 2)
         }

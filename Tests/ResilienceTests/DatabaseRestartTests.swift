@@ -44,7 +44,10 @@ struct DatabaseRestartTests {
                         for user in users {
                             let stream = try await runtime.store.version(of: user)
                             let head = try await runtime.store.client.withConnection {
-                                try await CalendarStore(logger: TestDatabase.logger).head(user: user, on: $0)
+                                try await CalendarStore(logger: TestDatabase.logger, preparedStatements: true).head(
+                                    user: user,
+                                    on: $0
+                                )
                             }
                             if (head?.version ?? 0) < stream { return false }
                         }

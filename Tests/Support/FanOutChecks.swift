@@ -38,7 +38,10 @@ public enum FanOutChecks {
         for user in users {
             versions.append(
                 try await store.client.withConnection {
-                    try await CalendarStore(logger: store.logger).head(user: user, on: $0)?.version ?? 0
+                    try await CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements).head(
+                        user: user,
+                        on: $0
+                    )?.version ?? 0
                 }
             )
         }

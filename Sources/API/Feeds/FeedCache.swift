@@ -156,7 +156,7 @@ actor FeedCache {
 
     init(store: EventStore, budgetBytes: Int, gzipLevel: CompressionLevel = GzipPart.level) {
         self.store = store
-        self.calendars = CalendarStore(logger: store.logger)
+        self.calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
         self.budgetBytes = budgetBytes
         self.gzipLevel = gzipLevel
         gzipTagSuffix = AlmanacAPI.gzipTagSuffix(level: Int(gzipLevel.rawValue))

@@ -28,7 +28,7 @@ struct FeedStreamer: Sendable {
     struct ChangedWhileStreaming: Error {}
 
     func open(user: Int64, variant: FeedVariant) async throws -> Opened? {
-        let calendars = CalendarStore(logger: store.logger)
+        let calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
         let client = store.client
         let pageSize = self.pageSize
         guard

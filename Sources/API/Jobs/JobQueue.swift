@@ -18,7 +18,7 @@ public struct JobQueue: Sendable {
     public init(store: EventStore) {
         self.store = store
         self.table = JobTable(client: store.client, logger: store.logger)
-        self.calendars = CalendarStore(logger: store.logger)
+        self.calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
     }
 
     /// Jobs one user may have pending or running (more get 429).

@@ -26,18 +26,67 @@ extension PostgresConnection {
         file: String = #fileID,
         line: Int = #line
     ) async throws -> PostgresRowSequence {
-        if isClosed { throw ConnectionLost() }
+        try await watched(CloseWatch.of(self)) { try await self.query(query, logger: logger, file: file, line: line) }
+    }
+
+    /// Runs `query`, whose text is `Statement.sql`, like `run(_:logger:)`; with `prepared` as the
+    /// named prepared statement `Statement.name`: PostgreSQL parses it once per connection (and,
+    /// once it settles on a generic plan, plans it once) instead of on every execution. Without
+    /// `prepared` (a pooler that cannot keep named statements, such as PgBouncer in transaction
+    /// mode before 1.21) it is sent unnamed, as `run(_:logger:)` sends it.
+    ///
+    /// PostgresNIO prepares the statement on its first execution on a connection and, should
+    /// that preparation fail, fails every later execution of the name on that connection with
+    /// the same error. So a failed first execution closes the connection (the pool replaces
+    /// it) before the error is rethrown.
+    @discardableResult
+    public func run<Statement: NamedStatement>(
+        _ query: PostgresQuery,
+        as _: Statement.Type,
+        prepared: Bool,
+        logger: Logger,
+        file: String = #fileID,
+        line: Int = #line
+    ) async throws -> StatementRows {
+        assert(query.sql == Statement.sql, "\(Statement.name) ran with other SQL than its own")
+        guard prepared else { return try await run(query, logger: logger, file: file, line: line).map { $0 } }
         let watch = CloseWatch.of(self)
-        let outcome = Outcome()
+        let isPrepared = watch.isPrepared(Statement.name)
+        do {
+            let rows = try await watched(watch) {
+                try await self.execute(Prepared<Statement>(binds: query.binds), logger: logger, file: file, line: line)
+            }
+            if !isPrepared { watch.markPrepared(Statement.name) }
+            return rows
+        } catch {
+            if !isPrepared, !isClosed {
+                logger.debug(
+                    "closing a connection whose first execution of a named statement failed",
+                    metadata: ["statement": "\(Statement.name)"]
+                )
+                try? await close().get()
+            }
+            throw error
+        }
+    }
+
+    /// Runs `start` (a statement on this connection) on the connection's event loop, where it is
+    /// written and its reply read, and fails with `ConnectionLost` when the connection closes
+    /// first or `CancellationError` when the caller is cancelled, without waiting for it.
+    private func watched<Value: Sendable>(
+        _ watch: CloseWatch,
+        _ start: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        if isClosed { throw ConnectionLost() }
+        let outcome = FirstOutcome<Value>()
         guard let ticket = watch.add(outcome) else { throw ConnectionLost() }
         defer { watch.remove(ticket) }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard outcome.install(continuation) else { return }
-                // On the connection's event loop: written there, and finished where the reply is read.
                 let statement = Task(executorPreference: watch.executor) {
                     do {
-                        outcome.finish(.success(try await self.query(query, logger: logger, file: file, line: line)))
+                        outcome.finish(.success(try await start()))
                     } catch {
                         outcome.finish(.failure(error))
                     }
@@ -50,6 +99,45 @@ extension PostgresConnection {
     }
 }
 
+/// The rows of a statement sent by `run(_:as:prepared:logger:)`.
+public typealias StatementRows = AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
+
+extension StatementRows {
+    /// The rows decoded as `type`, in order (as `PostgresRowSequence.decode`).
+    public func decode<each Column: PostgresDecodable & SendableMetatype>(
+        _: (repeat each Column).Type,
+        file: String = #fileID,
+        line: Int = #line
+    ) -> AsyncThrowingMapSequence<StatementRows, (repeat each Column)> {
+        map { try $0.decode((repeat each Column).self, file: file, line: line) }
+    }
+}
+
+/// A statement that can be sent as a named prepared statement
+/// (`PostgresConnection.run(_:as:prepared:logger:)`): a caseless enum per statement, whose `sql`
+/// is taken from the query its one builder makes, so the text is written once.
+public protocol NamedStatement: SendableMetatype {
+    /// The statement's name on a connection; unique among the process's statements.
+    static var name: String { get }
+    /// The statement's text, with `$1`... for its values: the `sql` of every query sent as it.
+    static var sql: String { get }
+}
+
+/// PostgresNIO's form of a named statement: its binds are the query's, its rows are given back
+/// undecoded (the callers decode them as they decode an unnamed statement's).
+private struct Prepared<Statement: NamedStatement>: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+
+    static var name: String { Statement.name }
+    static var sql: String { Statement.sql }
+
+    let binds: PostgresBindings
+
+    func makeBindings() -> PostgresBindings { binds }
+
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
 /// The statements in flight on one connection, failed with `ConnectionLost` together when it
 /// closes: one callback on the connection's close future for as long as it lives, instead of one
 /// per statement. Callbacks stay on a future until it completes, so a callback per statement kept
@@ -59,7 +147,9 @@ final class CloseWatch: Sendable {
     private struct State {
         var closed = false
         var nextTicket = 0
-        var running: [Int: Outcome] = [:]
+        var running: [Int: any Losable] = [:]
+        /// The named statements prepared on the connection (`run(_:as:prepared:logger:)`).
+        var prepared: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -117,7 +207,7 @@ final class CloseWatch: Sendable {
     }
 
     /// Registers a statement; nil when the connection has closed.
-    func add(_ outcome: Outcome) -> Int? {
+    func add(_ outcome: some Losable) -> Int? {
         state.withLock { state -> Int? in
             guard !state.closed else { return nil }
             state.nextTicket += 1
@@ -130,13 +220,21 @@ final class CloseWatch: Sendable {
         _ = state.withLock { $0.running.removeValue(forKey: ticket) }
     }
 
+    func isPrepared(_ name: String) -> Bool {
+        state.withLock { $0.prepared.contains(name) }
+    }
+
+    func markPrepared(_ name: String) {
+        _ = state.withLock { $0.prepared.insert(name) }
+    }
+
     private func close() {
-        let running = state.withLock { state -> [Outcome] in
+        let running = state.withLock { state -> [any Losable] in
             state.closed = true
             defer { state.running = [:] }
             return Array(state.running.values)
         }
-        for outcome in running { outcome.finish(.failure(ConnectionLost())) }
+        for outcome in running { outcome.lose() }
     }
 }
 
@@ -195,8 +293,15 @@ public struct CollectedRows: AsyncSequence, Sendable {
     }
 }
 
-/// The first of: the statement's result, the connection's close, the caller's cancellation.
-typealias Outcome = FirstOutcome<PostgresRowSequence>
+/// A statement's outcome as its connection's close sees it.
+protocol Losable: Sendable {
+    /// Fails the statement with `ConnectionLost` (unless it has its outcome already).
+    func lose()
+}
+
+extension FirstOutcome: Losable {
+    func lose() { finish(.failure(ConnectionLost())) }
+}
 
 /// How many `FirstOutcome`s exist (statements running, or anything still holding one): a test
 /// checks that finished statements free theirs.

@@ -9,11 +9,14 @@ public struct TodoTable: Sendable {
     public let logger: Logger
     /// `users` keeps the time zone and the last todo id this inline projection folds.
     public let users: UserTable
+    /// Whether the write path's statements go as named prepared statements (`EventStore.preparedStatements`).
+    public let preparedStatements: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, preparedStatements: Bool) {
         self.client = client
         self.logger = logger
-        self.users = UserTable(client: client, logger: logger)
+        self.preparedStatements = preparedStatements
+        self.users = UserTable(client: client, logger: logger, preparedStatements: preparedStatements)
     }
 
     /// The columns `todo(_:)` decodes, in order (the calendar entries table has the same ones).
@@ -41,10 +44,9 @@ public struct TodoTable: Sendable {
         guard !ids.isEmpty else { return [:] }
         var todos: [Int: Todo] = [:]
         let rows = try await connection.run(
-            """
-            SELECT \(unescaped: Self.columns) FROM todos
-            WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
-            """,
+            LoadTodos.query(user: user, ids: ids.map(Int64.init)),
+            as: LoadTodos.self,
+            prepared: preparedStatements,
             logger: logger
         )
         for try await row in rows {
@@ -193,29 +195,10 @@ public struct TodoTable: Sendable {
     }
 
     private func upsert(_ todos: [Todo], user: Int64, on connection: PostgresConnection) async throws {
-        // NULLs travel as sentinels because array elements bind without optionals.
-        let noTime = Int64.min
         try await connection.run(
-            """
-            INSERT INTO todos (user_id, todo_id, uid, title, description, completed, completed_at, deadline_at,
-                               deadline_local, deadline_utc, created_at, updated_at, revision)
-            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''),
-                   NULLIF(local, '')::timestamp, NULLIF(utc, '')::timestamptz, created, updated, rev
-            FROM unnest(\(todos.map { Int64($0.id) })::int8[], \(todos.map(\.uid))::text[], \(todos.map(\.title))::text[],
-                        \(todos.map(\.description))::text[], \(todos.map(\.completed))::bool[],
-                        \(todos.map { $0.completedAt?.microseconds ?? noTime })::int8[],
-                        \(todos.map { $0.deadline?.raw ?? "" })::text[],
-                        \(todos.map { Self.localDeadline($0.deadline) })::text[],
-                        \(todos.map { $0.deadline?.absoluteInstant?.iso8601 ?? "" })::text[],
-                        \(todos.map(\.createdAt.microseconds))::int8[], \(todos.map(\.updatedAt.microseconds))::int8[],
-                        \(todos.map { Int32($0.revision) })::int4[])
-                 AS x(id, uid, title, descr, done, done_at, deadline, local, utc, created, updated, rev)
-            ON CONFLICT (user_id, todo_id) DO UPDATE SET
-                title = EXCLUDED.title, description = EXCLUDED.description, completed = EXCLUDED.completed,
-                completed_at = EXCLUDED.completed_at, deadline_at = EXCLUDED.deadline_at,
-                deadline_local = EXCLUDED.deadline_local, deadline_utc = EXCLUDED.deadline_utc,
-                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision
-            """,
+            UpsertTodos.query(todos, user: user),
+            as: UpsertTodos.self,
+            prepared: preparedStatements,
             logger: logger
         )
     }
@@ -234,5 +217,49 @@ public struct TodoTable: Sendable {
         let micros = pad(deadline.fractionMicroseconds, 6)
         return
             "\(pad(d.year, 4))-\(pad(d.month, 2))-\(pad(d.day, 2)) \(pad(t.hour, 2)):\(pad(t.minute, 2)):\(pad(t.second, 2)).\(micros)"
+    }
+}
+
+/// Todos of a user read by id (an edit, a completion, a delete).
+enum LoadTodos: NamedStatement {
+    static let name = "almanac_load_todos"
+    static let sql = query(user: 0, ids: []).sql
+
+    static func query(user: Int64, ids: [Int64]) -> PostgresQuery {
+        """
+        SELECT \(unescaped: TodoTable.columns) FROM todos
+        WHERE user_id = \(user) AND todo_id = ANY(\(ids)::int8[])
+        """
+    }
+}
+
+/// Todo rows written whole (the inline projection of every command that changes todos).
+enum UpsertTodos: NamedStatement {
+    static let name = "almanac_upsert_todos"
+    static let sql = query([], user: 0).sql
+
+    static func query(_ todos: [Todo], user: Int64) -> PostgresQuery {
+        // NULLs travel as sentinels because array elements bind without optionals.
+        let noTime = Int64.min
+        return """
+            INSERT INTO todos (user_id, todo_id, uid, title, description, completed, completed_at, deadline_at,
+                               deadline_local, deadline_utc, created_at, updated_at, revision)
+            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''),
+                   NULLIF(local, '')::timestamp, NULLIF(utc, '')::timestamptz, created, updated, rev
+            FROM unnest(\(todos.map { Int64($0.id) })::int8[], \(todos.map(\.uid))::text[], \(todos.map(\.title))::text[],
+                        \(todos.map(\.description))::text[], \(todos.map(\.completed))::bool[],
+                        \(todos.map { $0.completedAt?.microseconds ?? noTime })::int8[],
+                        \(todos.map { $0.deadline?.raw ?? "" })::text[],
+                        \(todos.map { TodoTable.localDeadline($0.deadline) })::text[],
+                        \(todos.map { $0.deadline?.absoluteInstant?.iso8601 ?? "" })::text[],
+                        \(todos.map(\.createdAt.microseconds))::int8[], \(todos.map(\.updatedAt.microseconds))::int8[],
+                        \(todos.map { Int32($0.revision) })::int4[])
+                 AS x(id, uid, title, descr, done, done_at, deadline, local, utc, created, updated, rev)
+            ON CONFLICT (user_id, todo_id) DO UPDATE SET
+                title = EXCLUDED.title, description = EXCLUDED.description, completed = EXCLUDED.completed,
+                completed_at = EXCLUDED.completed_at, deadline_at = EXCLUDED.deadline_at,
+                deadline_local = EXCLUDED.deadline_local, deadline_utc = EXCLUDED.deadline_utc,
+                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision
+            """
     }
 }

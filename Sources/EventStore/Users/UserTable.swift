@@ -7,10 +7,13 @@ public import PostgresNIO
 public struct UserTable: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Whether the write path's statements go as named prepared statements (`EventStore.preparedStatements`).
+    public let preparedStatements: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, preparedStatements: Bool) {
         self.client = client
         self.logger = logger
+        self.preparedStatements = preparedStatements
     }
 
     /// A user's id and unique name.
@@ -94,12 +97,13 @@ public struct UserTable: Sendable {
 
     /// The highest todo id the user ever had (ids are never reused).
     public func lastTodoID(user: Int64, on connection: PostgresConnection) async throws -> Int {
-        for try await last in try await connection.run(
-            "SELECT last_todo_id FROM users WHERE id = \(user)",
+        let rows = try await connection.run(
+            LastTodoID.query(user: user),
+            as: LastTodoID.self,
+            prepared: preparedStatements,
             logger: logger
-        ).decode(Int64.self) {
-            return Int(last)
-        }
+        )
+        for try await last in rows.decode(Int64.self) { return Int(last) }
         return 0
     }
 
@@ -111,7 +115,9 @@ public struct UserTable: Sendable {
     /// Raises `last_todo_id` to at least `id` (inline projection, caller's transaction).
     public func raiseLastTodoID(to id: Int, user: Int64, on connection: PostgresConnection) async throws {
         try await connection.run(
-            "UPDATE users SET last_todo_id = GREATEST(last_todo_id, \(Int64(id))) WHERE id = \(user)",
+            RaiseLastTodoID.query(to: Int64(id), user: user),
+            as: RaiseLastTodoID.self,
+            prepared: preparedStatements,
             logger: logger
         )
     }
@@ -121,5 +127,25 @@ public struct UserTable: Sendable {
             return Row(id: id, name: name)
         }
         return nil
+    }
+}
+
+/// A user's last todo id, read by a create.
+enum LastTodoID: NamedStatement {
+    static let name = "almanac_last_todo_id"
+    static let sql = query(user: 0).sql
+
+    static func query(user: Int64) -> PostgresQuery {
+        "SELECT last_todo_id FROM users WHERE id = \(user)"
+    }
+}
+
+/// A user's last todo id raised by a create.
+enum RaiseLastTodoID: NamedStatement {
+    static let name = "almanac_raise_last_todo_id"
+    static let sql = query(to: 0, user: 0).sql
+
+    static func query(to id: Int64, user: Int64) -> PostgresQuery {
+        "UPDATE users SET last_todo_id = GREATEST(last_todo_id, \(id)) WHERE id = \(user)"
     }
 }

@@ -13,7 +13,7 @@ public struct CalendarRebuilder: Sendable {
 
     public init(store: EventStore) {
         self.store = store
-        self.calendars = CalendarStore(logger: store.logger)
+        self.calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
     }
 
     /// Folds the user's stream, streaming the events from the server.

@@ -14,10 +14,9 @@ extension CalendarStore {
         -> (txid: UInt64, deferred: Set<Int64>)
     {
         let rows = try await connection.run(
-            """
-            SELECT pg_current_xact_id()::text,
-                   ARRAY(SELECT DISTINCT user_id FROM calendar_deferrals WHERE user_id = ANY(\(Array(users))::int8[]))
-            """,
+            StartBatch.query(users: Array(users)),
+            as: StartBatch.self,
+            prepared: preparedStatements,
             logger: logger
         ).decode((String, [Int64]).self)
         for try await (txid, deferred) in rows {
@@ -134,5 +133,18 @@ extension CalendarStore {
             folded += 1
         }
         return folded
+    }
+}
+
+/// A projection batch's transaction id and which of its users have a deferred re-render pending.
+enum StartBatch: NamedStatement {
+    static let name = "almanac_start_batch"
+    static let sql = query(users: []).sql
+
+    static func query(users: [Int64]) -> PostgresQuery {
+        """
+        SELECT pg_current_xact_id()::text,
+               ARRAY(SELECT DISTINCT user_id FROM calendar_deferrals WHERE user_id = ANY(\(users)::int8[]))
+        """
     }
 }

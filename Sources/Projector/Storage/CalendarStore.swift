@@ -8,9 +8,12 @@ public import PostgresNIO
 /// (one row per todo, with its fragments).
 public struct CalendarStore: Sendable {
     public let logger: Logger
+    /// Whether the projection's statements go as named prepared statements (`EventStore.preparedStatements`).
+    public let preparedStatements: Bool
 
-    public init(logger: Logger) {
+    public init(logger: Logger, preparedStatements: Bool) {
         self.logger = logger
+        self.preparedStatements = preparedStatements
     }
 
     /// A calendar's row: how far it is and what it is called.
@@ -53,17 +56,27 @@ public struct CalendarStore: Sendable {
     }
 
     /// The columns `head(user:rows:)` decodes.
-    private static let headColumns = "version, generation, name, time_zone, extract(epoch FROM updated_at)::int8"
+    static let headColumns = "version, generation, name, time_zone, extract(epoch FROM updated_at)::int8"
 
     public func head(user: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Head? {
-        let query: PostgresQuery = """
-            SELECT \(unescaped: Self.headColumns)
-            FROM calendars WHERE user_id = \(user) \(unescaped: lock ? "FOR UPDATE" : "")
-            """
-        return try await head(user: user, rows: try await connection.run(query, logger: logger))
+        let rows =
+            lock
+            ? try await connection.run(
+                LockCalendarHead.query(user: user),
+                as: LockCalendarHead.self,
+                prepared: preparedStatements,
+                logger: logger
+            )
+            : try await connection.run(
+                CalendarHead.query(user: user),
+                as: CalendarHead.self,
+                prepared: preparedStatements,
+                logger: logger
+            )
+        return try await head(user: user, rows: rows)
     }
 
-    private func head(user: Int64, rows: PostgresRowSequence) async throws -> Head? {
+    private func head(user: Int64, rows: some AsyncSequence<PostgresRow, any Error>) async throws -> Head? {
         let rows = rows.decode((Int64, Int32, String, String, Int64).self)
         for try await (version, generation, name, zone, updatedAt) in rows {
             return Head(
@@ -84,10 +97,9 @@ public struct CalendarStore: Sendable {
         guard !ids.isEmpty else { return [:] }
         var entries: [Int: CalendarEntry] = [:]
         let rows = try await connection.run(
-            """
-            SELECT \(unescaped: TodoTable.columns), deleted, changed_version FROM calendar_entries
-            WHERE user_id = \(user) AND todo_id = ANY(\(ids.map(Int64.init))::int8[])
-            """,
+            CalendarEntries.query(user: user, ids: ids.map(Int64.init)),
+            as: CalendarEntries.self,
+            prepared: preparedStatements,
             logger: logger
         )
         let decoded = rows.decode(
@@ -117,35 +129,10 @@ public struct CalendarStore: Sendable {
         async throws
     {
         guard !entries.isEmpty else { return }
-        let noTime = Int64.min
-        let list = Array(entries)
-        // Fragments are UTF-8 text; they travel as text[] ('' = NULL) and are stored as bytea.
         try await connection.run(
-            """
-            INSERT INTO calendar_entries (user_id, todo_id, uid, title, description, completed, completed_at,
-                deadline_at, created_at, updated_at, revision, deleted, event, task, changed_version)
-            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''), created,
-                   updated, rev, gone, convert_to(NULLIF(ev, ''), 'UTF8'), convert_to(NULLIF(tk, ''), 'UTF8'), changed
-            FROM unnest(\(list.map { Int64($0.todo.id) })::int8[], \(list.map(\.todo.uid))::text[],
-                        \(list.map(\.todo.title))::text[], \(list.map(\.todo.description))::text[],
-                        \(list.map(\.todo.completed))::bool[],
-                        \(list.map { $0.todo.completedAt?.microseconds ?? noTime })::int8[],
-                        \(list.map { $0.todo.deadline?.raw ?? "" })::text[],
-                        \(list.map(\.todo.createdAt.microseconds))::int8[],
-                        \(list.map(\.todo.updatedAt.microseconds))::int8[],
-                        \(list.map { Int32($0.todo.revision) })::int4[], \(list.map(\.deleted))::bool[],
-                        \(list.map { $0.event.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
-                        \(list.map { $0.task.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
-                        \(list.map(\.changedVersion))::int8[])
-                 AS x(id, uid, title, descr, done, done_at, deadline, created, updated, rev, gone, ev, tk, changed)
-            ON CONFLICT (user_id, todo_id) DO UPDATE SET
-                uid = EXCLUDED.uid, title = EXCLUDED.title, description = EXCLUDED.description,
-                completed = EXCLUDED.completed, completed_at = EXCLUDED.completed_at,
-                deadline_at = EXCLUDED.deadline_at, created_at = EXCLUDED.created_at,
-                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted,
-                event = EXCLUDED.event, task = EXCLUDED.task, changed_version = EXCLUDED.changed_version,
-                next_event = NULL, next_task = NULL, next_version = NULL
-            """,
+            WriteCalendarEntries.query(Array(entries), user: user),
+            as: WriteCalendarEntries.self,
+            prepared: preparedStatements,
             logger: logger
         )
     }
@@ -160,14 +147,14 @@ public struct CalendarStore: Sendable {
         on connection: PostgresConnection
     ) async throws {
         let rows = try await connection.run(
-            """
-            WITH moved AS (
-                UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
-                    generation = COALESCE(\(generation.map(Int32.init))::int4, generation), updated_at = now()
-                WHERE user_id = \(user) RETURNING generation)
-            SELECT moved.generation FROM moved
-            CROSS JOIN LATERAL (SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):") || moved.generation)) AS notified
-            """,
+            AdvanceCalendar.query(
+                user: user,
+                version: version,
+                settings: settings,
+                generation: generation.map(Int32.init) ?? -1
+            ),
+            as: AdvanceCalendar.self,
+            prepared: preparedStatements,
             logger: logger
         )
         for try await _ in rows {}
@@ -351,5 +338,92 @@ public struct CalendarStore: Sendable {
             event: columns.8,
             task: columns.9
         )
+    }
+}
+
+/// A calendar's row.
+enum CalendarHead: NamedStatement {
+    static let name = "almanac_calendar_head"
+    static let sql = query(user: 0).sql
+
+    static func query(user: Int64) -> PostgresQuery {
+        "SELECT \(unescaped: CalendarStore.headColumns) FROM calendars WHERE user_id = \(user)"
+    }
+}
+
+/// A calendar's row, locked by a projection batch.
+enum LockCalendarHead: NamedStatement {
+    static let name = "almanac_lock_calendar_head"
+    static let sql = query(user: 0).sql
+
+    static func query(user: Int64) -> PostgresQuery {
+        "SELECT \(unescaped: CalendarStore.headColumns) FROM calendars WHERE user_id = \(user) FOR UPDATE"
+    }
+}
+
+/// The projected state of some of a user's todos.
+enum CalendarEntries: NamedStatement {
+    static let name = "almanac_calendar_entries"
+    static let sql = query(user: 0, ids: []).sql
+
+    static func query(user: Int64, ids: [Int64]) -> PostgresQuery {
+        """
+        SELECT \(unescaped: TodoTable.columns), deleted, changed_version FROM calendar_entries
+        WHERE user_id = \(user) AND todo_id = ANY(\(ids)::int8[])
+        """
+    }
+}
+
+/// Entries upserted with their fragments; a deferred re-render's fragments of them are dropped.
+enum WriteCalendarEntries: NamedStatement {
+    static let name = "almanac_write_calendar_entries"
+    static let sql = query([], user: 0).sql
+
+    static func query(_ list: [CalendarEntry], user: Int64) -> PostgresQuery {
+        let noTime = Int64.min
+        // Fragments are UTF-8 text; they travel as text[] ('' = NULL) and are stored as bytea.
+        return """
+            INSERT INTO calendar_entries (user_id, todo_id, uid, title, description, completed, completed_at,
+                deadline_at, created_at, updated_at, revision, deleted, event, task, changed_version)
+            SELECT \(user), id, uid, title, descr, done, NULLIF(done_at, \(noTime)), NULLIF(deadline, ''), created,
+                   updated, rev, gone, convert_to(NULLIF(ev, ''), 'UTF8'), convert_to(NULLIF(tk, ''), 'UTF8'), changed
+            FROM unnest(\(list.map { Int64($0.todo.id) })::int8[], \(list.map(\.todo.uid))::text[],
+                        \(list.map(\.todo.title))::text[], \(list.map(\.todo.description))::text[],
+                        \(list.map(\.todo.completed))::bool[],
+                        \(list.map { $0.todo.completedAt?.microseconds ?? noTime })::int8[],
+                        \(list.map { $0.todo.deadline?.raw ?? "" })::text[],
+                        \(list.map(\.todo.createdAt.microseconds))::int8[],
+                        \(list.map(\.todo.updatedAt.microseconds))::int8[],
+                        \(list.map { Int32($0.todo.revision) })::int4[], \(list.map(\.deleted))::bool[],
+                        \(list.map { $0.event.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
+                        \(list.map { $0.task.map { String(decoding: $0, as: UTF8.self) } ?? "" })::text[],
+                        \(list.map(\.changedVersion))::int8[])
+                 AS x(id, uid, title, descr, done, done_at, deadline, created, updated, rev, gone, ev, tk, changed)
+            ON CONFLICT (user_id, todo_id) DO UPDATE SET
+                uid = EXCLUDED.uid, title = EXCLUDED.title, description = EXCLUDED.description,
+                completed = EXCLUDED.completed, completed_at = EXCLUDED.completed_at,
+                deadline_at = EXCLUDED.deadline_at, created_at = EXCLUDED.created_at,
+                updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision, deleted = EXCLUDED.deleted,
+                event = EXCLUDED.event, task = EXCLUDED.task, changed_version = EXCLUDED.changed_version,
+                next_event = NULL, next_task = NULL, next_version = NULL
+            """
+    }
+}
+
+/// A calendar row moved to a version (a generation of -1 keeps the row's), and the change
+/// signalled (`user:version:generation` on `Channels.calendars`, delivered at commit).
+enum AdvanceCalendar: NamedStatement {
+    static let name = "almanac_advance_calendar"
+    static let sql = query(user: 0, version: 0, settings: CalendarSettings(name: "", timeZone: ""), generation: -1).sql
+
+    static func query(user: Int64, version: Int64, settings: CalendarSettings, generation: Int32) -> PostgresQuery {
+        """
+        WITH moved AS (
+            UPDATE calendars SET version = \(version), name = \(settings.name), time_zone = \(settings.timeZone),
+                generation = COALESCE(NULLIF(\(generation), -1), generation), updated_at = now()
+            WHERE user_id = \(user) RETURNING generation)
+        SELECT moved.generation FROM moved
+        CROSS JOIN LATERAL (SELECT pg_notify(\(Channels.calendars), \("\(user):\(version):") || moved.generation)) AS notified
+        """
     }
 }

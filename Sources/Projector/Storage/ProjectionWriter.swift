@@ -38,7 +38,7 @@ public struct ProjectionWriter: Sendable {
 
     public init(store: EventStore) {
         self.store = store
-        self.calendars = CalendarStore(logger: store.logger)
+        self.calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
     }
 
     /// What one `apply` did.
@@ -101,7 +101,13 @@ public struct ProjectionWriter: Sendable {
             }
             try faultInjection?(.beforeCheckpoint)
             if let checkpoint {
-                try await Checkpoints.save(checkpoint.name, checkpoint.cursor, on: connection, logger: store.logger)
+                try await Checkpoints.save(
+                    checkpoint.name,
+                    checkpoint.cursor,
+                    on: connection,
+                    prepared: store.preparedStatements,
+                    logger: store.logger
+                )
             }
             return report
         }

@@ -1,0 +1,56 @@
+import AlmanacTestSupport
+import Domain
+import EventStore
+import Foundation
+import PostgresNIO
+import Projector
+import Testing
+
+/// The projection's statements follow the store's `preparedStatements`, and its output is the
+/// same either way.
+@Suite("Projection statements, named or not")
+struct ProjectionNamedStatementTests {
+    static let projectionNames: Set<String> = [
+        "almanac_start_batch", "almanac_lock_calendar_head", "almanac_calendar_entries",
+        "almanac_write_calendar_entries", "almanac_advance_calendar", "almanac_save_checkpoint",
+    ]
+
+    @Test(arguments: [true, false])
+    func aBatchPreparesItsStatementsOnlyWhenTheStoreDoes(prepared: Bool) async throws {
+        try await TestDatabase.withStore(poolSize: 1) { pooled in
+            let store = EventStore(client: pooled.client, logger: pooled.logger, preparedStatements: prepared)
+            let events = CommandScript.events(Array(stride(from: 3, to: 600, by: 37)))
+            try await ProjectionStorageTests.append(events, store: store, chunk: 5)
+            let writer = ProjectionWriter(store: store)
+            // Read as the store-tailing projector reads, page by page: a page stays empty while
+            // another test's transaction on the shared cluster holds the horizon back.
+            let end = try #require(try await store.readStream(ProjectionStorageTests.user).last).cursor
+            var cursor = GlobalCursor.start
+            try await poll("the log is projected through its last event") {
+                let page = try await store.readAll(after: cursor, limit: 7)
+                if let last = page.last {
+                    try await writer.apply(page, checkpoint: (name: "named-statements", cursor: last.cursor))
+                    cursor = last.cursor
+                }
+                return cursor >= end
+            }
+            let comparison = try #require(
+                try await CalendarRebuilder(store: store).compare(user: ProjectionStorageTests.user, variant: .events)
+            )
+            #expect(comparison.matches)
+            #expect(comparison.version == Int64(events.count))
+            var names = Set<String>()
+            let rows = try await store.client.run("SELECT name FROM pg_prepared_statements", logger: store.logger)
+            for try await name in rows.decode(String.self) { names.insert(name) }
+            if prepared {
+                #expect(
+                    names.isSuperset(of: Self.projectionNames),
+                    "missing: \(Self.projectionNames.subtracting(names))"
+                )
+                #expect(names.contains("almanac_read_log"))
+            } else {
+                #expect(names.isEmpty, "prepared: \(names)")
+            }
+        }
+    }
+}
