@@ -130,8 +130,19 @@ struct AlmanacBench: AsyncParsableCommand {
     @Option(help: "zlib level 1-9 of the API's cached gzip feeds (almanac serve --feed-gzip-level; default 6).")
     var feedGzipLevel: Int = 6
 
+    @Option(
+        help: """
+            on: the API sends its write statements as named prepared statements and the ceiling's pgbench runs \
+            with -M prepared; off: both unnamed (-M extended) (almanac serve --prepared-statements; default on).
+            """
+    )
+    var preparedStatements: String = "on"
+
     func validate() throws {
         _ = try plan()
+        guard ["on", "off"].contains(preparedStatements) else {
+            throw ValidationError("--prepared-statements must be on or off")
+        }
         guard APIConfiguration.feedGzipLevels.contains(feedGzipLevel) else {
             throw ValidationError("--feed-gzip-level must be 1...9")
         }
@@ -242,7 +253,7 @@ struct AlmanacBench: AsyncParsableCommand {
             options: plan.description.merging(
                 [
                     "quick": "\(quick)", "db_pool_size": "\(dbPoolSize)", "job_poll_ms": "\(jobPollMs)",
-                    "feed_gzip_level": "\(feedGzipLevel)",
+                    "feed_gzip_level": "\(feedGzipLevel)", "prepared_statements": preparedStatements,
                 ],
                 uniquingKeysWith: { $1 }
             )
@@ -263,7 +274,8 @@ struct AlmanacBench: AsyncParsableCommand {
                 httpPort: httpPort,
                 poolSize: dbPoolSize,
                 jobPollInterval: .milliseconds(jobPollMs),
-                feedGzipLevel: feedGzipLevel
+                feedGzipLevel: feedGzipLevel,
+                preparedStatements: preparedStatements == "on"
             )
             results = try await server.run { running in
                 var results = results

@@ -13,6 +13,8 @@ import Workload
 /// tables made by Almanac's own migrations in a database of their own (`almanac_ceiling`) in the
 /// harness's cluster. The statements are written again here in pgbench's syntax (`:user`,
 /// `\gset`): a change to `EventStore.append` or `TodoTable.apply` must be made here too.
+/// pgbench sends them as the API does: named prepared statements (`-M prepared`) when the API
+/// prepares its write statements (`--prepared-statements on`), unnamed (`-M extended`) otherwise.
 struct CreateCeiling {
     static let database = "almanac_ceiling"
 
@@ -21,6 +23,8 @@ struct CreateCeiling {
     let url: String
     let directory: URL
     let users: Int
+    /// pgbench's query mode: `prepared` or `extended`.
+    let queryMode: String
 
     /// Creates the database and its tables; nil (with the reason) when pgbench or psql is missing.
     static func prepare(
@@ -52,7 +56,14 @@ struct CreateCeiling {
         let setupFile = directory.appendingPathComponent("setup.sql")
         try Data(setup.utf8).write(to: setupFile)
         _ = try await Wrk.launch(psql, ["-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", setupFile.path, url])
-        let ceiling = CreateCeiling(pgbench: pgbench, psql: psql, url: url, directory: directory, users: users)
+        let ceiling = CreateCeiling(
+            pgbench: pgbench,
+            psql: psql,
+            url: url,
+            directory: directory,
+            users: users,
+            queryMode: store.preparedStatements ? "prepared" : "extended"
+        )
         try Data(try ceiling.script().utf8).write(to: ceiling.scriptFile)
         return ceiling
     }
@@ -133,7 +144,7 @@ struct CreateCeiling {
         let output = try await PostgresTools.launch(
             pgbench,
             [
-                "-n", "-M", "extended", "-f", scriptFile.path, "-c", "\(clients)", "-j", "\(clients)",
+                "-n", "-M", queryMode, "-f", scriptFile.path, "-c", "\(clients)", "-j", "\(clients)",
                 "-T", "\(seconds)", url,
             ]
         )

@@ -11,6 +11,11 @@ func format(_ value: Double) -> String {
     return String(format: "%.3f", value)
 }
 
+/// A number as `format` wrote it, read back (its thousands separators dropped).
+func unformatted(_ text: String) -> Double? {
+    Double(text.filter { $0 != "," })
+}
+
 func grouped(_ value: Int) -> String {
     let digits = String(abs(value))
     var out = ""

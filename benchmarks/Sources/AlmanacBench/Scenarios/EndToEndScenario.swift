@@ -252,7 +252,7 @@ struct EndToEndScenario {
         let n = calendar.n
         Progress.log("e2e: N = \(n): bulk completion k = \(k), stage by stage, gzip client x \(reps)")
         let store = calendar.server.services.store
-        let calendars = CalendarStore(logger: store.logger)
+        let calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
         let clock = ContinuousClock()
         // Every todo open first, as for the gzip series it decomposes.
         try await calendar.reopenAll()

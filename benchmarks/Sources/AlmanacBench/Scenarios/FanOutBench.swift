@@ -196,6 +196,8 @@ struct FanOutBench {
     }
 
     func saveCheckpoint(_ name: String, _ cursor: GlobalCursor) async throws {
-        try await store.client.withConnection { try await Checkpoints.save(name, cursor, on: $0, logger: store.logger) }
+        try await store.client.withConnection {
+            try await Checkpoints.save(name, cursor, on: $0, prepared: true, logger: store.logger)
+        }
     }
 }

@@ -192,7 +192,8 @@ struct WriteScenario {
             psql: ceiling.psql,
             url: ceiling.url,
             directory: ceiling.directory.appendingPathComponent("\(users)"),
-            users: users
+            users: users,
+            queryMode: ceiling.queryMode
         )
         try FileManager.default.createDirectory(at: shape.directory, withIntermediateDirectories: true)
         try Data(try shape.script().utf8).write(to: shape.scriptFile)
@@ -242,7 +243,7 @@ struct WriteScenario {
             results.measurements[index].details["percent_of_ceiling"] = format(
                 creates / measured.summary.median * 100
             )
-            if let wrkCreates = results.measurements[index].details["wrk_creates_per_s_median"].flatMap(Double.init) {
+            if let wrkCreates = results.measurements[index].details["wrk_creates_per_s_median"].flatMap(unformatted) {
                 results.measurements[index].details["wrk_percent_of_ceiling"] = format(
                     wrkCreates / measured.summary.median * 100
                 )

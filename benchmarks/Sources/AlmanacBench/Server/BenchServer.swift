@@ -19,6 +19,8 @@ struct BenchServer {
     /// How often an idle job worker looks for `full` jobs (`almanac serve` uses 500 ms).
     var jobPollInterval: Duration
     var feedGzipLevel = 6
+    /// Whether the write path's statements go as named prepared statements (`almanac serve --prepared-statements`).
+    var preparedStatements = true
 
     /// Quiet by default: the harness checks every answer itself, and shutdown logs cancellations as errors.
     static let logger: Logger = {
@@ -48,6 +50,7 @@ struct BenchServer {
         return try await AlmanacRuntime.withDatabase(
             .url(databaseURL),
             poolSize: poolSize,
+            preparedStatements: preparedStatements,
             logger: Self.logger
         ) { runtime in
             // As `almanac serve`: the API with the services it needs beside it, and the job

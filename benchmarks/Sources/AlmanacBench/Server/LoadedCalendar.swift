@@ -75,7 +75,7 @@ final class LoadedCalendar {
     func waitForProjection(timeout: Duration = .seconds(900)) async throws {
         let store = server.services.store
         let target = try await store.version(of: userID)
-        let calendars = CalendarStore(logger: store.logger)
+        let calendars = CalendarStore(logger: store.logger, preparedStatements: store.preparedStatements)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let head = try await store.client.withConnection { try await calendars.head(user: userID, on: $0) }
