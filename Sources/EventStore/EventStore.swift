@@ -11,8 +11,9 @@ public struct EventStore: Sendable {
     /// so that requests never wait behind them.
     public let listenClient: PostgresClient
     public let logger: Logger
-    /// Whether the write path's statements go as named prepared statements
-    /// (`PostgresConnection.run(_:as:prepared:logger:)`); off behind a pooler that cannot keep them.
+    /// Whether the statements of the write path, the projection batch and the log readers go as
+    /// named prepared statements (`PostgresConnection.run(_:as:prepared:logger:)`); off behind a
+    /// pooler that does not keep them per client.
     public let preparedStatements: Bool
 
     public init(

@@ -23,7 +23,7 @@ public struct AlmanacRuntime: Sendable {
         client: PostgresClient,
         listenClient: PostgresClient? = nil,
         logger: Logger,
-        preparedStatements: Bool = true
+        preparedStatements: Bool
     ) {
         self.store = EventStore(
             client: client,

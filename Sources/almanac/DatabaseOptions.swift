@@ -26,9 +26,10 @@ struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .customLong("prepared-statements"),
         help: """
-            on: the write path's statements go as named prepared statements, parsed once per connection; \
-            off: unnamed, parsed on every execution, for a pooler that cannot keep named statements \
-            (PgBouncer in transaction mode before 1.21) (env ALMANAC_PREPARED_STATEMENTS).
+            on: the statements of writes, projection batches and log reads go as named prepared statements, \
+            parsed once per connection; off: unnamed, parsed on every execution, for a pooler that does not keep \
+            named statements per client (PgBouncer in transaction mode before 1.21 or without \
+            max_prepared_statements) (env ALMANAC_PREPARED_STATEMENTS).
             """
     )
     var preparedStatements: String = ProcessInfo.processInfo.environment["ALMANAC_PREPARED_STATEMENTS"] ?? "on"

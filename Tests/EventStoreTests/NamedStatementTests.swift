@@ -2,6 +2,7 @@ import AlmanacTestSupport
 import Domain
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import Testing
 
@@ -11,6 +12,7 @@ import Testing
 @Suite("Named statements")
 struct NamedStatementTests {
     static let writeNames: Set<String> = [LockStreamHead.name, AppendEvents.name]
+    static let todoNames: Set<String> = [LastTodoID.name, RaiseLastTodoID.name, LoadTodos.name, UpsertTodos.name]
 
     /// The names prepared on the pool's only connection.
     static func preparedNames(_ store: EventStore) async throws -> Set<String> {
@@ -38,6 +40,14 @@ struct NamedStatementTests {
             for _ in 0..<3 { try await Self.command(store, stream: 5) }
             #expect(try await store.version(of: 5) == 3)
             #expect(try await Self.preparedNames(store).isSuperset(of: Self.writeNames))
+            // Parsed once, executed three times (each execution is planned custom or generic).
+            let rows = try await store.client.run(
+                "SELECT (custom_plans + generic_plans)::int8 FROM pg_prepared_statements WHERE name = \(AppendEvents.name)",
+                logger: store.logger
+            )
+            var executions: [Int64] = []
+            for try await count in rows.decode(Int64.self) { executions.append(count) }
+            #expect(executions == [3])
         }
     }
 
@@ -46,52 +56,75 @@ struct NamedStatementTests {
             let store = EventStore(client: prepared.client, logger: prepared.logger, preparedStatements: false)
             for _ in 0..<3 { try await Self.command(store, stream: 5) }
             #expect(try await store.version(of: 5) == 3)
-            #expect(try await Self.preparedNames(store).isDisjoint(with: Self.writeNames))
+            _ = try await store.readAll(after: .start, limit: 10)
+            #expect(try await Self.preparedNames(store).isEmpty)
+        }
+    }
+
+    /// The inline projection's statements (a create, an edit's read, the last todo id) follow the setting too.
+    @Test(arguments: [true, false])
+    func theTodoTablesStatementsFollowTheSetting(prepared: Bool) async throws {
+        try await TestDatabase.withStore(poolSize: 1) { store in
+            let todos = TodoTable(client: store.client, logger: store.logger, preparedStatements: prepared)
+            let events = CommandScript.events([0, 1, 2, 3, 5, 7])
+            let (user, last) = try await store.withTransaction { connection in
+                let user = try await todos.users.insert(
+                    name: "named",
+                    apiKeyHash: ByteBuffer(bytes: [1, 2, 3]),
+                    on: connection
+                )
+                try await todos.apply(events, user: user, on: connection)
+                return (user, try await todos.users.lastTodoID(user: user, on: connection))
+            }
+            #expect(last == 3)
+            let loaded = try await store.withTransaction { try await todos.load(user: user, ids: [1, 2, 3], on: $0) }
+            #expect(loaded.keys.sorted() == [1, 2, 3])
+            let names = try await Self.preparedNames(store)
+            if prepared {
+                #expect(names.isSuperset(of: Self.todoNames), "missing: \(Self.todoNames.subtracting(names))")
+            } else {
+                #expect(names.isEmpty, "prepared: \(names)")
+            }
         }
     }
 
     /// A named statement's parameter types are those of its first execution on a connection: the
     /// trace context binds as text whether or not there is one, so an append with one after an
-    /// append without (and the other way round) stores it as sent.
-    @Test func aTraceContextIsStoredWhateverTheFirstAppendOnTheConnectionCarried() async throws {
+    /// append without (and the other way round, each order on a fresh connection) stores it as sent.
+    @Test(arguments: [false, true])
+    func aTraceContextIsStoredWhateverTheFirstAppendOnTheConnectionCarried(traceFirst: Bool) async throws {
+        let trace = #"{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}"#
+        let traces = traceFirst ? [trace, ""] : ["", trace]
         try await TestDatabase.withStore(poolSize: 1) { store in
-            let trace = #"{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}"#
-            for (stream, traces) in [(Int64(1), ["", trace]), (2, [trace, ""])] {
+            try await store.client.run("INSERT INTO streams (stream_id, version) VALUES (1, 0)", logger: store.logger)
+            for (index, trace) in traces.enumerated() {
                 try await store.withTransaction { connection in
-                    try await connection.run(
-                        "INSERT INTO streams (stream_id, version) VALUES (\(stream), 0)",
+                    let version = Int64(index)
+                    let rows = try await connection.run(
+                        AppendEvents.query(
+                            stream: 1,
+                            expectedVersion: version,
+                            newVersion: version + 1,
+                            versions: [version + 1],
+                            ids: [UUID()],
+                            types: ["Test"],
+                            payloads: ["{}"],
+                            trace: trace
+                        ),
+                        as: AppendEvents.self,
+                        prepared: true,
                         logger: store.logger
                     )
+                    for try await _ in rows {}
                 }
-                for (index, trace) in traces.enumerated() {
-                    try await store.withTransaction { connection in
-                        let version = Int64(index)
-                        let rows = try await connection.run(
-                            AppendEvents.query(
-                                stream: stream,
-                                expectedVersion: version,
-                                newVersion: version + 1,
-                                versions: [version + 1],
-                                ids: [UUID()],
-                                types: ["Test"],
-                                payloads: ["{}"],
-                                trace: trace
-                            ),
-                            as: AppendEvents.self,
-                            prepared: true,
-                            logger: store.logger
-                        )
-                        for try await _ in rows {}
-                    }
-                }
-                let rows = try await store.client.run(
-                    "SELECT coalesce(trace_context::text, '') FROM events WHERE stream_id = \(stream) ORDER BY version",
-                    logger: store.logger
-                )
-                var stored: [String] = []
-                for try await text in rows.decode(String.self) { stored.append(text) }
-                #expect(stored == traces, "stream \(stream)")
             }
+            let rows = try await store.client.run(
+                "SELECT coalesce(trace_context::text, '') FROM events WHERE stream_id = 1 ORDER BY version",
+                logger: store.logger
+            )
+            var stored: [String] = []
+            for try await text in rows.decode(String.self) { stored.append(text) }
+            #expect(stored == traces)
         }
     }
 
@@ -100,16 +133,92 @@ struct NamedStatementTests {
     /// the pool's next one prepares the statement afresh.
     @Test func aFailedPreparationDoesNotBreakTheStatementForLaterCommands() async throws {
         try await TestDatabase.withStore(poolSize: 1) { store in
-            await #expect(throws: PSQLError.self) {
+            let error = await #expect(throws: PSQLError.self) {
                 try await store.withTransaction { connection in
                     // An aborted transaction: PostgreSQL refuses to parse anything in it.
                     _ = try? await connection.run("SELECT 1 / 0", logger: store.logger)
                     _ = try await store.version(of: 1, on: connection, lock: true)
                 }
             }
+            #expect(error?.sqlState == "25P02")
             try await Self.command(store, stream: 1)
             try await Self.command(store, stream: 1)
             #expect(try await store.version(of: 1) == 2)
         }
+    }
+
+    /// An integrity error (which only an execution raises) on a name's first execution leaves the
+    /// connection open: only errors a preparation may have raised cost the pool a connection.
+    @Test func anIntegrityErrorOnTheFirstExecutionKeepsTheConnection() async throws {
+        try await TestDatabase.withStore(poolSize: 1) { store in
+            func backend() async throws -> Int32 {
+                for try await pid in try await store.client.run("SELECT pg_backend_pid()", logger: store.logger)
+                    .decode(Int32.self)
+                {
+                    return pid
+                }
+                return 0
+            }
+            let before = try await backend()
+            let error = await #expect(throws: PSQLError.self) {
+                try await store.withTransaction { connection in
+                    // No such user: a foreign key violation.
+                    try await connection.run(
+                        UpsertTodos.query([Self.todo], user: 424_242),
+                        as: UpsertTodos.self,
+                        prepared: true,
+                        logger: store.logger
+                    )
+                }
+            }
+            #expect(error?.sqlState == "23503")
+            #expect(try await backend() == before)
+        }
+        #expect(!PostgresConnection.invalidatesNamedStatement(CancellationError(), firstExecution: true))
+        #expect(!PostgresConnection.invalidatesNamedStatement(ConnectionLost(), firstExecution: true))
+    }
+
+    static let todo = Todo(
+        created: TodoCreated(
+            todoID: 7,
+            uid: "u",
+            title: "t",
+            description: "d",
+            completed: true,
+            deadline: try? Deadline(parsing: "2026-01-02"),
+            at: Timestamp(microseconds: 5)
+        )
+    )
+
+    /// Each statement's text is the same whatever its values (the `sql` PostgreSQL prepared is
+    /// the one every execution binds to), and each name is the process's only one.
+    @Test func eachStatementsTextDoesNotDependOnItsValues() {
+        let cursor = GlobalCursor(txid: 987_654, position: 321)
+        let todo = Self.todo
+        let statements: [(String, String, String)] = [
+            (LockStreamHead.name, LockStreamHead.sql, LockStreamHead.query(stream: 9).sql),
+            (
+                AppendEvents.name, AppendEvents.sql,
+                AppendEvents.query(
+                    stream: 9,
+                    expectedVersion: 3,
+                    newVersion: 5,
+                    versions: [4, 5],
+                    ids: [UUID(), UUID()],
+                    types: ["A", "B"],
+                    payloads: ["{}", "{}"],
+                    trace: "{}"
+                ).sql
+            ),
+            (LastTodoID.name, LastTodoID.sql, LastTodoID.query(user: 9).sql),
+            (RaiseLastTodoID.name, RaiseLastTodoID.sql, RaiseLastTodoID.query(to: 4, user: 9).sql),
+            (LoadTodos.name, LoadTodos.sql, LoadTodos.query(user: 9, ids: [1, 2, 3]).sql),
+            (UpsertTodos.name, UpsertTodos.sql, UpsertTodos.query([todo, todo], user: 9).sql),
+            (SaveCheckpoint.name, SaveCheckpoint.sql, SaveCheckpoint.query("relay", cursor).sql),
+            (ReadLog.name, ReadLog.sql, ReadLog.query(after: cursor, limit: 500).sql),
+        ]
+        for (name, sql, built) in statements { #expect(sql == built, "\(name)") }
+        #expect(Set(statements.map(\.0)).count == statements.count)
+        #expect(statements.allSatisfy { $0.0.hasPrefix("almanac_") })
     }
 }

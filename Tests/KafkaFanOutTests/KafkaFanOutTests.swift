@@ -92,7 +92,11 @@ struct KafkaFanOutTests {
     /// The relay and one projector member, as `serve --bus kafka` wires them (the composition root).
     static func pipeline(_ cluster: Cluster, store: EventStore, member: String) async throws -> [any Service] {
         let fanOut = cluster.fanOut(member: member)
-        return try await AlmanacRuntime(client: store.client, logger: logger).services(
+        return try await AlmanacRuntime(
+            client: store.client,
+            logger: logger,
+            preparedStatements: store.preparedStatements
+        ).services(
             for: .init(projector: .bus(fanOut), relay: fanOut)
         )
     }

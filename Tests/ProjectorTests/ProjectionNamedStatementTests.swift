@@ -3,8 +3,9 @@ import Domain
 import EventStore
 import Foundation
 import PostgresNIO
-import Projector
 import Testing
+
+@testable import Projector
 
 /// The projection's statements follow the store's `preparedStatements`, and its output is the
 /// same either way.
@@ -52,5 +53,47 @@ struct ProjectionNamedStatementTests {
                 #expect(names.isEmpty, "prepared: \(names)")
             }
         }
+    }
+
+    /// Each projection statement's text is the same whatever its values (see
+    /// `NamedStatementTests.eachStatementsTextDoesNotDependOnItsValues`), each name its own.
+    @Test func eachStatementsTextDoesNotDependOnItsValues() {
+        let todo = Todo(
+            created: TodoCreated(
+                todoID: 3,
+                uid: "u",
+                title: "t",
+                description: "",
+                completed: false,
+                deadline: nil,
+                at: Timestamp(microseconds: 1)
+            )
+        )
+        let entry = CalendarEntry(todo: todo, deleted: false, event: Array("E".utf8), task: nil, changedVersion: 4)
+        let statements: [(String, String, String)] = [
+            (CalendarHead.name, CalendarHead.sql, CalendarHead.query(user: 9).sql),
+            (LockCalendarHead.name, LockCalendarHead.sql, LockCalendarHead.query(user: 9).sql),
+            (CalendarEntries.name, CalendarEntries.sql, CalendarEntries.query(user: 9, ids: [1, 2]).sql),
+            (
+                WriteCalendarEntries.name, WriteCalendarEntries.sql,
+                WriteCalendarEntries.query([entry, entry], user: 9).sql
+            ),
+            (
+                AdvanceCalendar.name, AdvanceCalendar.sql,
+                AdvanceCalendar.query(
+                    user: 9,
+                    version: 12,
+                    settings: CalendarSettings(name: "n", timeZone: "Europe/Paris"),
+                    generation: 3
+                ).sql
+            ),
+            (StartBatch.name, StartBatch.sql, StartBatch.query(users: [1, 2, 3]).sql),
+        ]
+        for (name, sql, built) in statements { #expect(sql == built, "\(name)") }
+        #expect(Set(statements.map(\.0)).count == statements.count)
+        #expect(
+            Set(statements.map(\.0))
+                == Self.projectionNames.subtracting(["almanac_save_checkpoint"]).union(["almanac_calendar_head"])
+        )
     }
 }

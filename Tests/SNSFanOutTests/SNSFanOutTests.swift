@@ -69,7 +69,7 @@ struct SNSFanOutTests {
 
     /// The relay and one SQS projector, as `serve --bus sns` wires them (the composition root).
     static func pipeline(_ fanOut: SNSFanOut, store: EventStore, projectors: Int = 1) async throws -> [any Service] {
-        let runtime = AlmanacRuntime(client: store.client, logger: logger)
+        let runtime = AlmanacRuntime(client: store.client, logger: logger, preparedStatements: store.preparedStatements)
         var services = try await runtime.services(for: .init(projector: .bus(.sns(fanOut)), relay: .sns(fanOut)))
         for _ in 1..<projectors { services += try runtime.projector(.bus(.sns(fanOut))) }
         return services

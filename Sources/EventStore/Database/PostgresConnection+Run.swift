@@ -32,13 +32,15 @@ extension PostgresConnection {
     /// Runs `query`, whose text is `Statement.sql`, like `run(_:logger:)`; with `prepared` as the
     /// named prepared statement `Statement.name`: PostgreSQL parses it once per connection (and,
     /// once it settles on a generic plan, plans it once) instead of on every execution. Without
-    /// `prepared` (a pooler that cannot keep named statements, such as PgBouncer in transaction
-    /// mode before 1.21) it is sent unnamed, as `run(_:logger:)` sends it.
+    /// `prepared` (a pooler that does not keep named statements per client: PgBouncer in
+    /// transaction mode before 1.21, or without `max_prepared_statements`) it is sent unnamed, as
+    /// `run(_:logger:)` sends it.
     ///
-    /// PostgresNIO prepares the statement on its first execution on a connection and, should
-    /// that preparation fail, fails every later execution of the name on that connection with
-    /// the same error. So a failed first execution closes the connection (the pool replaces
-    /// it) before the error is rethrown.
+    /// PostgresNIO prepares the statement on its first execution on a connection and never
+    /// again: should that preparation fail, every later execution of the name on that connection
+    /// fails with the same error. So the connection is closed (the pool replaces it) before the
+    /// error is rethrown when the error may have come from the preparation, or says the prepared
+    /// statement is gone or stale (`invalidatesNamedStatement`).
     @discardableResult
     public func run<Statement: NamedStatement>(
         _ query: PostgresQuery,
@@ -59,15 +61,29 @@ extension PostgresConnection {
             if !isPrepared { watch.markPrepared(Statement.name) }
             return rows
         } catch {
-            if !isPrepared, !isClosed {
-                logger.debug(
-                    "closing a connection whose first execution of a named statement failed",
-                    metadata: ["statement": "\(Statement.name)"]
+            if Self.invalidatesNamedStatement(error, firstExecution: !isPrepared), !isClosed {
+                logger.warning(
+                    "closing a connection whose named statement may be unusable on it",
+                    metadata: ["statement": "\(Statement.name)", "error": "\(String(reflecting: error))"]
                 )
                 try? await close().get()
             }
             throw error
         }
+    }
+
+    /// Whether `error`, thrown by a named statement, may leave that name unusable on its
+    /// connection: any server error of the name's first execution there (its preparation may
+    /// have failed: a parse in an aborted transaction, a lock timeout while parsing, a
+    /// cancellation) except data and integrity errors (classes 22 and 23, which only its
+    /// execution raises, such as a unique violation); and on any execution, errors saying the
+    /// prepared statement is stale or gone (`0A000`: its result changed shape after a migration;
+    /// `26000`, `42P05`: a pooler in front lost or mixed up named statements). Not a
+    /// cancellation before the reply or a lost connection: nothing is left to repair.
+    static func invalidatesNamedStatement(_ error: any Error, firstExecution: Bool) -> Bool {
+        guard let error = error as? PSQLError, let state = error.sqlState else { return false }
+        if ["0A000", "26000", "42P05"].contains(state) { return true }
+        return firstExecution && !state.hasPrefix("22") && !state.hasPrefix("23")
     }
 
     /// Runs `start` (a statement on this connection) on the connection's event loop, where it is
@@ -101,17 +117,6 @@ extension PostgresConnection {
 
 /// The rows of a statement sent by `run(_:as:prepared:logger:)`.
 public typealias StatementRows = AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
-
-extension StatementRows {
-    /// The rows decoded as `type`, in order (as `PostgresRowSequence.decode`).
-    public func decode<each Column: PostgresDecodable & SendableMetatype>(
-        _: (repeat each Column).Type,
-        file: String = #fileID,
-        line: Int = #line
-    ) -> AsyncThrowingMapSequence<StatementRows, (repeat each Column)> {
-        map { try $0.decode((repeat each Column).self, file: file, line: line) }
-    }
-}
 
 /// A statement that can be sent as a named prepared statement
 /// (`PostgresConnection.run(_:as:prepared:logger:)`): a caseless enum per statement, whose `sql`

@@ -9,7 +9,7 @@ public struct TodoTable: Sendable {
     public let logger: Logger
     /// `users` keeps the time zone and the last todo id this inline projection folds.
     public let users: UserTable
-    /// Whether the write path's statements go as named prepared statements (`EventStore.preparedStatements`).
+    /// Whether its statements go as named prepared statements (`EventStore.preparedStatements`).
     public let preparedStatements: Bool
 
     public init(client: PostgresClient, logger: Logger, preparedStatements: Bool) {

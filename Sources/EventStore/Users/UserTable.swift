@@ -7,7 +7,7 @@ public import PostgresNIO
 public struct UserTable: Sendable {
     public let client: PostgresClient
     public let logger: Logger
-    /// Whether the write path's statements go as named prepared statements (`EventStore.preparedStatements`).
+    /// Whether its statements go as named prepared statements (`EventStore.preparedStatements`).
     public let preparedStatements: Bool
 
     public init(client: PostgresClient, logger: Logger, preparedStatements: Bool) {

@@ -197,7 +197,7 @@ struct FanOutBench {
 
     func saveCheckpoint(_ name: String, _ cursor: GlobalCursor) async throws {
         try await store.client.withConnection {
-            try await Checkpoints.save(name, cursor, on: $0, prepared: true, logger: store.logger)
+            try await Checkpoints.save(name, cursor, on: $0, prepared: store.preparedStatements, logger: store.logger)
         }
     }
 }
