@@ -64,7 +64,10 @@ extension PostgresConnection {
             if Self.invalidatesNamedStatement(error, firstExecution: !isPrepared), !isClosed {
                 logger.warning(
                     "closing a connection whose named statement may be unusable on it",
-                    metadata: ["statement": "\(Statement.name)", "error": "\(String(reflecting: error))"]
+                    metadata: [
+                        "statement": "\(Statement.name)",
+                        "sqlstate": "\((error as? PSQLError)?.sqlState ?? "")",
+                    ]
                 )
                 try? await close().get()
             }
