@@ -21,6 +21,16 @@ struct FreePortTests {
         }
     }
 
+    /// A port is handed out once per process: an API server's port was found bound when it
+    /// started (a full CI run, `SlowClientTests`), and two draws of one port in the tests running
+    /// side by side (a private cluster's and a server's), or a draw's probe bind meeting the
+    /// earlier taker's bind, are the ways that can happen inside the process.
+    @Test func aPortIsHandedOutOncePerProcess() throws {
+        guard freePortCandidates(outside: try #require(ephemeralPortRange())) != nil else { return }
+        let ports = try (0..<300).map { _ in try freePort() }
+        #expect(Set(ports).count == ports.count)
+    }
+
     /// A kernel range that leaves no room below 21,000 and ends at 65,535 (e.g. "1024 65535")
     /// made the old rule build the range 65536...65535, which traps; now there is no candidate
     /// range and `freePort` lets the kernel choose.

@@ -2,6 +2,7 @@ public import EventStore
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A PostgreSQL cluster of one test's own (the shared test cluster must never be restarted
 /// under other tests): created in a temporary folder on a free loopback port, stopped and
@@ -93,6 +94,9 @@ public func freePort() throws -> Int {
     }
     for _ in 0..<100 {
         let port = Int.random(in: candidates)
+        // Never twice in a process: the caller binds the port later, and meanwhile another test's
+        // draw of it (or its probe bind below) would collide with that bind.
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
         guard
             let socket = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: "127.0.0.1", port: port).wait()
@@ -102,6 +106,9 @@ public func freePort() throws -> Int {
     }
     throw NoFreePort(candidates: candidates)
 }
+
+/// The ports `freePort` returned or found bound in this process.
+private let handedOutPorts = Mutex<Set<Int>>([])
 
 /// The ports `freePort` draws from, given the kernel's ephemeral range: 20000 up to the range's
 /// start when there are at least 1,000 below it, else above the range's end; nil when there is
