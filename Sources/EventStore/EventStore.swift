@@ -260,20 +260,17 @@ public struct EventStore: Sendable {
 
     /// The current version of `stream` (0 when it has no events).
     public func version(of stream: Int64, on connection: PostgresConnection, lock: Bool = false) async throws -> Int64 {
-        if lock {
-            let rows = try await connection.run(
+        let rows =
+            lock
+            ? try await connection.run(
                 LockStreamHead.query(stream: stream),
                 as: LockStreamHead.self,
                 prepared: preparedStatements,
                 logger: logger
             )
-            for try await version in rows.decode(Int64.self) { return version }
-            return 0
-        }
-        let query: PostgresQuery = "SELECT version FROM streams WHERE stream_id = \(stream)"
-        for try await version in try await connection.run(query, logger: logger).decode(Int64.self) {
-            return version
-        }
+            : try await connection.run("SELECT version FROM streams WHERE stream_id = \(stream)", logger: logger)
+                .map { $0 }
+        for try await version in rows.decode(Int64.self) { return version }
         return 0
     }
 
@@ -393,10 +390,9 @@ public struct EventStore: Sendable {
         -> [RecordedEvent]
     {
         let query = ReadLog.query(after: cursor, limit: Int64(limit))
-        let prepared = preparedStatements
         func run(_ connection: PostgresConnection) async throws -> [RecordedEvent] {
             var events: [RecordedEvent] = []
-            let rows = try await connection.run(query, as: ReadLog.self, prepared: prepared, logger: logger)
+            let rows = try await connection.run(query, as: ReadLog.self, prepared: preparedStatements, logger: logger)
             for try await row in rows {
                 events.append(try RecordedEvent(row: row))
             }
