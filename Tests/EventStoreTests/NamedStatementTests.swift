@@ -26,7 +26,7 @@ struct NamedStatementTests {
     static func command(_ store: EventStore, stream: Int64) async throws {
         try await store.withTransaction { connection in
             let version = try await store.version(of: stream, on: connection, lock: true)
-            try await store.append(
+            _ = try await store.append(
                 stream: stream,
                 expectedVersion: version,
                 events: EventStoreTests.events(1),

@@ -24,10 +24,15 @@ struct ProjectionNamedStatementTests {
             try await ProjectionStorageTests.append(events, store: store, chunk: 5)
             let writer = ProjectionWriter(store: store)
             // Read as the store-tailing projector reads, page by page: a page stays empty while
-            // another test's transaction on the shared cluster holds the horizon back.
+            // another test's transaction on the shared cluster holds the horizon back (a fresh-clone
+            // run once waited more than 30 s; the other readers of the shared log allow 90 s).
             let end = try #require(try await store.readStream(ProjectionStorageTests.user).last).cursor
             var cursor = GlobalCursor.start
-            try await poll("the log is projected through its last event") {
+            try await TestDatabase.pollPastTheHorizon(
+                "the log is projected through its last event",
+                store: store,
+                limit: .seconds(90)
+            ) {
                 let page = try await store.readAll(after: cursor, limit: 7)
                 if let last = page.last {
                     try await writer.apply(page, checkpoint: (name: "named-statements", cursor: last.cursor))

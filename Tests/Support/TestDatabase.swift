@@ -61,6 +61,51 @@ public enum TestDatabase {
         try await withRuntime(poolSize: poolSize) { try await body($0.store) }
     }
 
+    /// The open transactions that hold the cluster-wide gap-safe horizon back (those that took a
+    /// transaction id, oldest first): what a test waiting on `readAll` reports when its wait runs
+    /// out, so that a timeout on the shared cluster names its cause.
+    public static func horizonHolders(_ store: EventStore) async -> String {
+        do {
+            let rows = try await store.client.query(
+                """
+                SELECT pid, coalesce(datname, ''), extract(epoch FROM now() - xact_start)::float8,
+                       coalesce(state, ''), left(query, 120)
+                FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 3
+                """,
+                logger: logger
+            ).decode((Int32, String, Double, String, String).self)
+            var holders: [String] = []
+            for try await (pid, database, age, state, query) in rows {
+                holders.append("pid \(pid) in \(database), \(Int(age)) s, \(state): \(query)")
+            }
+            return holders.isEmpty ? "none" : holders.joined(separator: "; ")
+        } catch {
+            return "unknown (\(error))"
+        }
+    }
+
+    /// Polls like `poll`, and when the wait runs out records what held the horizon back.
+    public static func pollPastTheHorizon(
+        _ what: String,
+        store: EventStore,
+        limit: Duration,
+        interval: Duration = .milliseconds(20),
+        _ condition: () async throws -> Bool
+    ) async throws {
+        do {
+            try await poll(what, limit: limit, interval: interval, condition)
+        } catch let timeout as PollTimeout {
+            throw HorizonTimeout(timeout: timeout, holders: await horizonHolders(store))
+        }
+    }
+
+    /// A `PollTimeout` with the transactions that held the horizon back when it ran out.
+    public struct HorizonTimeout: Error, CustomStringConvertible {
+        public var timeout: PollTimeout
+        public var holders: String
+        public var description: String { "\(timeout); holding the horizon: \(holders)" }
+    }
+
     /// A migrated event store on a cluster of the test's own (`PrivatePostgres`), for tests of
     /// what is cluster-wide (the gap-safe horizon, `pg_stat_activity`), which the tests running
     /// beside them on the shared cluster would change.
