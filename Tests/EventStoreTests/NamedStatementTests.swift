@@ -147,6 +147,66 @@ struct NamedStatementTests {
         }
     }
 
+    /// A caller cancelled while its named statement is being prepared stops waiting, and the
+    /// connection goes back to the pool with the statement in flight (PostgresNIO runs it to its
+    /// end): when that preparation then fails, the connection is closed all the same, so the
+    /// name is not failed on it for every later caller. Here a log read (outside a transaction)
+    /// is parsed while another session locks the log's table, its caller is cancelled, and the
+    /// parse fails on the connection's lock timeout.
+    @Test(.timeLimit(.minutes(2)))
+    func aPreparationThatFailsAfterItsCallerWasCancelledDoesNotBreakTheStatement() async throws {
+        let url = try await TestDatabase.create()
+        let logger = TestDatabase.logger
+        try await TestDatabase.withClient(url: url, poolSize: 1) { client in
+            let store = EventStore(client: client, logger: logger, preparedStatements: true)
+            // The pool's only connection: its session's lock timeout ends the parse below (5 s: the
+            // caller is cancelled first even on a loaded machine).
+            try await client.run("SET lock_timeout = '5s'", logger: logger)
+            try await TestDatabase.withClient(url: url, poolSize: 1) { other in
+                try await other.withConnection { locker in
+                    try await locker.run("BEGIN", logger: logger)
+                    try await locker.run("LOCK TABLE events IN ACCESS EXCLUSIVE MODE", logger: logger)
+                    let reader = Task { try await store.readAll(after: .start, limit: 10) }
+                    try await poll("the log read waits for the lock while parsing") {
+                        try await Self.lockWaiters(on: locker, logger: logger) == 1
+                    }
+                    reader.cancel()
+                    await #expect(throws: CancellationError.self) { try await reader.value }
+                    // The parse fails on the lock timeout, after its caller has gone.
+                    try await poll("the parse gave up", limit: .seconds(20)) {
+                        try await Self.lockWaiters(on: locker, logger: logger) == 0
+                    }
+                    try await locker.run("ROLLBACK", logger: logger)
+                }
+            }
+            // The next read gets a connection on which the name is not failed.
+            try await poll("the pool has a connection again", limit: .seconds(20)) {
+                do {
+                    #expect(try await store.readAll(after: .start, limit: 10).isEmpty)
+                    return true
+                } catch let error as PSQLError where error.sqlState == "55P03" {
+                    Issue.record("the failed preparation was kept for the name: \(String(reflecting: error))")
+                    return true
+                } catch {
+                    return false  // the closed connection, until the pool replaces it
+                }
+            }
+        }
+    }
+
+    /// Sessions of this database waiting for a lock (other tests run beside this one in the cluster).
+    static func lockWaiters(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.run(
+            """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+            """,
+            logger: logger
+        )
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+
     /// An integrity error (which only an execution raises) on a name's first execution leaves the
     /// connection open: only errors a preparation may have raised cost the pool a connection.
     @Test func anIntegrityErrorOnTheFirstExecutionKeepsTheConnection() async throws {

@@ -57,22 +57,48 @@ extension PostgresConnection {
         do {
             let rows = try await watched(watch) {
                 try await self.execute(Prepared<Statement>(binds: query.binds), logger: logger, file: file, line: line)
+            } orphaned: { error in
+                // The caller stopped waiting (cancelled) before the statement failed: the check
+                // below does not run for it, so it runs here, where the failure is known. (The
+                // connection went back to the pool with the statement in flight; left open, a
+                // failed preparation would fail the name on it for every later caller.)
+                await self.closeIfNamedStatementUnusable(
+                    after: error,
+                    Statement.self,
+                    firstExecution: !isPrepared,
+                    logger: logger
+                )
             }
             if !isPrepared { watch.markPrepared(Statement.name) }
             return rows
         } catch {
-            if Self.invalidatesNamedStatement(error, firstExecution: !isPrepared), !isClosed {
-                logger.warning(
-                    "closing a connection whose named statement may be unusable on it",
-                    metadata: [
-                        "statement": "\(Statement.name)",
-                        "sqlstate": "\((error as? PSQLError)?.sqlState ?? "")",
-                    ]
-                )
-                try? await close().get()
-            }
+            await closeIfNamedStatementUnusable(
+                after: error,
+                Statement.self,
+                firstExecution: !isPrepared,
+                logger: logger
+            )
             throw error
         }
+    }
+
+    /// Closes the connection (the pool replaces it) when `error` may leave `Statement`'s name
+    /// unusable on it (`invalidatesNamedStatement`).
+    private func closeIfNamedStatementUnusable<Statement: NamedStatement>(
+        after error: any Error,
+        _: Statement.Type,
+        firstExecution: Bool,
+        logger: Logger
+    ) async {
+        guard Self.invalidatesNamedStatement(error, firstExecution: firstExecution), !isClosed else { return }
+        logger.warning(
+            "closing a connection whose named statement may be unusable on it",
+            metadata: [
+                "statement": "\(Statement.name)",
+                "sqlstate": "\((error as? PSQLError)?.sqlState ?? "")",
+            ]
+        )
+        try? await close().get()
     }
 
     /// Whether `error`, thrown by a named statement, may leave that name unusable on its
@@ -91,10 +117,13 @@ extension PostgresConnection {
 
     /// Runs `start` (a statement on this connection) on the connection's event loop, where it is
     /// written and its reply read, and fails with `ConnectionLost` when the connection closes
-    /// first or `CancellationError` when the caller is cancelled, without waiting for it.
+    /// first or `CancellationError` when the caller is cancelled, without waiting for it. When
+    /// the statement fails after its caller stopped waiting, `orphaned` gets its error (in the
+    /// statement's task: PostgresNIO runs a statement to its end whatever the cancellation).
     private func watched<Value: Sendable>(
         _ watch: CloseWatch,
-        _ start: @escaping @Sendable () async throws -> Value
+        _ start: @escaping @Sendable () async throws -> Value,
+        orphaned: (@Sendable (any Error) async -> Void)? = nil
     ) async throws -> Value {
         if isClosed { throw ConnectionLost() }
         let outcome = FirstOutcome<Value>()
@@ -107,7 +136,7 @@ extension PostgresConnection {
                     do {
                         outcome.finish(.success(try await start()))
                     } catch {
-                        outcome.finish(.failure(error))
+                        if !outcome.finish(.failure(error)), let orphaned { await orphaned(error) }
                     }
                 }
                 outcome.onCancel { statement.cancel() }
@@ -354,18 +383,23 @@ package final class FirstOutcome<Value: Sendable>: Sendable {
         state.withLock { $0.cancelStatement = cancel }
     }
 
-    package func finish(_ result: Result<Value, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-            guard !state.done else { return nil }
+    /// Delivers `result` unless an outcome came first (a cancellation, a lost connection);
+    /// false when it was not delivered (nobody waits for it).
+    @discardableResult
+    package func finish(_ result: Result<Value, any Error>) -> Bool {
+        let (continuation, delivered) = state.withLock { state -> (CheckedContinuation<Value, any Error>?, Bool) in
+            guard !state.done else { return (nil, false) }
             guard let continuation = state.continuation else {
-                if state.pending == nil { state.pending = result }
-                return nil
+                guard state.pending == nil else { return (nil, false) }
+                state.pending = result
+                return (nil, true)
             }
             state.done = true
             state.continuation = nil
-            return continuation
+            return (continuation, true)
         }
         continuation?.resume(with: result)
+        return delivered
     }
 
     func cancel() {
