@@ -85,19 +85,25 @@ public struct AlmanacRuntime: Sendable {
         public var idleTimeout: Duration
         /// Connections served at once; more wait in the accept backlog.
         public var maxConnections: Int
+        /// Called with the port the server listens on once it does: with `port` 0 the kernel
+        /// chooses a free one at the bind itself (nothing can take it between a choice and the
+        /// bind), and this says which.
+        public var onListening: (@Sendable (Int) async -> Void)?
 
         public init(
             configuration: APIConfiguration,
             host: String,
             port: Int,
             idleTimeout: Duration = .seconds(30),
-            maxConnections: Int = 1024
+            maxConnections: Int = 1024,
+            onListening: (@Sendable (Int) async -> Void)? = nil
         ) {
             self.configuration = configuration
             self.host = host
             self.port = port
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
+            self.onListening = onListening
         }
     }
 
@@ -136,6 +142,9 @@ public struct AlmanacRuntime: Sendable {
                         serverName: "almanac",
                         availableConnectionsDelegate: MaximumAvailableConnections(api.maxConnections)
                     ),
+                    onServerRunning: { [onListening = api.onListening] channel in
+                        await onListening?(channel.localAddress?.port ?? 0)
+                    },
                     logger: logger
                 )
             )

@@ -325,11 +325,12 @@ struct FeedGzipTests {
             }
             try await StoreTailingProjector(writer: ProjectionWriter(store: runtime.store)).drainCommitted()
 
-            let port = try freePort()
+            let listening = ListeningPort()
             let plan = AlmanacRuntime.Plan(
-                api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: port)
+                api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: 0, onListening: listening.record)
             )
             try await AlmanacRuntime.withRunning(try await runtime.services(for: plan), logger: TestDatabase.logger) {
+                let port = try await listening.port()
                 try await poll("the server answers") {
                     (try? await RawHTTP.get(port: port, path: "/api/v1/health")) == 200
                 }

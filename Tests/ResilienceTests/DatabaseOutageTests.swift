@@ -16,12 +16,13 @@ struct DatabaseOutageTests {
             try await AlmanacRuntime.withDatabase(.url(postgres.url), poolSize: 4, logger: TestDatabase.logger) {
                 runtime in
                 let alice = try await runtime.services.users.create(name: "alice")
-                let port = try freePort()
+                let listening = ListeningPort()
                 let plan = AlmanacRuntime.Plan(
                     api: .init(
                         configuration: APIConfiguration(requestTimeout: .seconds(1)),
                         host: "127.0.0.1",
-                        port: port
+                        port: 0,
+                        onListening: listening.record
                     ),
                     projector: .store,
                     jobs: true
@@ -31,6 +32,7 @@ struct DatabaseOutageTests {
                     try await runtime.services(for: plan),
                     logger: TestDatabase.logger
                 )
+                let port = try await listening.port()
                 try await poll("the API answers") {
                     (try? await RawHTTP.get(port: port, path: "/api/v1/me", headers: auth)) == 200
                 }

@@ -22,7 +22,7 @@ struct DatabaseRestartTests {
                 }
                 let users = created
                 let plan = AlmanacRuntime.Plan(
-                    api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: try freePort()),
+                    api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: 0),
                     projector: .store,
                     jobs: true
                 )

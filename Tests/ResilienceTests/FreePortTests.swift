@@ -1,8 +1,8 @@
 import AlmanacTestSupport
 import Testing
 
-/// The ports tests listen on (private PostgreSQL clusters, API servers) are chosen before they are
-/// bound. A port from the kernel's ephemeral range can meanwhile become the source port of any
+/// The ports private PostgreSQL clusters listen on are chosen before they are bound (PostgreSQL
+/// cannot be told to take any free port and say which; the tests' API servers can: port 0). A port from the kernel's ephemeral range can meanwhile become the source port of any
 /// outgoing connection of the tests running beside them, and the bind then fails ("Address already
 /// in use", seen once in a full run, in `DatabaseRestartTests`).
 @Suite("Test support: free ports")
@@ -21,10 +21,9 @@ struct FreePortTests {
         }
     }
 
-    /// A port is handed out once per process: an API server's port was found bound when it
-    /// started (a full CI run, `SlowClientTests`), and two draws of one port in the tests running
-    /// side by side (a private cluster's and a server's), or a draw's probe bind meeting the
-    /// earlier taker's bind, are the ways that can happen inside the process.
+    /// A port is handed out once per process: two draws of one port in the tests running side
+    /// by side (a private cluster's and a server's) would collide. (The tests' API servers, which
+    /// met "Address already in use" in CI runs, now listen on port 0: `ListeningPort`.)
     @Test func aPortIsHandedOutOncePerProcess() throws {
         guard freePortCandidates(outside: try #require(ephemeralPortRange())) != nil else { return }
         let ports = try (0..<300).map { _ in try freePort() }

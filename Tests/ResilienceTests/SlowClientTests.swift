@@ -21,11 +21,12 @@ struct SlowClientTests {
             let slow = try await runtime.services.users.create(name: "slow")
             let quick = try await runtime.services.users.create(name: "quick")
             try await Self.createTodos(20_000, user: slow.user.id, runtime: runtime)
-            let port = try freePort()
+            let listening = ListeningPort()
             let plan = AlmanacRuntime.Plan(
-                api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: port)
+                api: .init(configuration: APIConfiguration(), host: "127.0.0.1", port: 0, onListening: listening.record)
             )
             try await AlmanacRuntime.withRunning(try await runtime.services(for: plan), logger: TestDatabase.logger) {
+                let port = try await listening.port()
                 try await poll("the server answers") {
                     (try? await RawHTTP.get(port: port, path: "/api/v1/health")) == 200
                 }
