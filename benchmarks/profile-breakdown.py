@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the harness process's CPU goes, from a `perf record -g` profile of it.
 
-    benchmarks/profile-breakdown.py PERF_DATA [--top N]
+    benchmarks/profile-breakdown.py PERF_DATA [--process NAME]
 
 Reads `perf script` of the samples of the `almanac-bench` process (every thread: NIO's event
 loops, Swift's cooperative pool, libdispatch's threads), demangles them with `swift demangle`,
@@ -31,6 +31,9 @@ RULES = [
      r"NIOThrowingAsyncSequenceProducer|withCheckedThrowingContinuation|CheckedContinuation"),
     ("JSON (Foundation coders, request and response bodies, event payloads)",
      r"JSONDecoder|JSONEncoder|__JSONEncoder|JSONValue|JSONWriter|EventCoding|TodoJSON|TodoRequests"),
+    ("this project's database layer (statement watch, named statements, leases)",
+     r"CloseWatch|FirstOutcome|PostgresConnection\.(run|watched|closeIfNamedStatementUnusable)|"
+     r"PostgresClient\.(leased|run)|\bPrepared<|EventLoopExecutor|withTransactionOnConnectionLoop"),
     ("PostgresNIO (statements, rows, pool; user space)",
      r"PostgresChannelHandler|PostgresConnection|PSQL|PostgresRow|PostgresQuery|PostgresBind|"
      r"PostgresClient|ConnectionPool|PreparedStatementStateMachine|PostgresFrontendMessage|"
@@ -51,8 +54,9 @@ RULES = [
      r"Metrics|Logger|Logging|swift_log|Counter|Recorder|Histogram|Prometheus|Tracer|Span"),
 ]
 COMPILED = [(name, re.compile(pattern)) for name, pattern in RULES]
-# Allocation and reference counting, counted where they are the leaf; the sample still goes to
-# the category of the code that allocated or retained.
+# Allocation and reference counting where they are the leaf, reported across the categories (a
+# sample whose stack perf could unwind still goes to the category of its caller; malloc and free
+# in glibc usually cannot be unwound, and those samples end up unattributed).
 MEMORY = re.compile(
     r"^(malloc|_int_malloc|_int_free|cfree|free|malloc_consolidate|unlink_chunk|__libc_malloc|"
     r"swift_retain|swift_release|swift_allocObject|swift_deallocObject|_swift_release_dealloc|"
@@ -110,16 +114,23 @@ def main():
             sys.exit(f"profile-breakdown: {tool} is not installed")
 
     every = list(samples(args.perf_data))
-    pids = {pid for pid, comm, _ in every if comm == args.process}
-    if not pids:
+    # The process with the most samples among those with a thread of that name (a child forked
+    # by it carries the name until it executes another program).
+    named = collections.Counter(pid for pid, comm, _ in every if comm == args.process)
+    if not named:
         sys.exit(f"profile-breakdown: no sample of a process named {args.process} in {args.perf_data}")
-    counts, threads = collections.Counter(), collections.Counter()
+    everywhere = collections.Counter(pid for pid, _, _ in every)
+    pids = {max(named, key=lambda pid: everywhere[pid])}
+    counts, threads, unattributed = collections.Counter(), collections.Counter(), collections.Counter()
     others = collections.Counter()
     total = memory = 0
     for pid, comm, frames in every:
         if pid in pids:
             total += 1
-            counts[category(frames)] += 1
+            name = category(frames)
+            counts[name] += 1
+            if name == OTHER and frames:
+                unattributed[frames[0]] += 1
             memory += bool(frames) and bool(MEMORY.match(frames[0]))
             threads[comm] += 1
         else:
@@ -135,6 +146,8 @@ def main():
     print()
     print(f"allocation and reference counting (malloc, free, retain, release as the leaf), "
           f"across the categories: {100 * memory / total:.1f} %")
+    print("unattributed, by leaf: " + ", ".join(
+        f"{symbol[:40]} {100 * n / total:.1f} %" for symbol, n in unattributed.most_common(5)))
     print("threads: " + ", ".join(f"{comm} {100 * n / total:.1f} %" for comm, n in threads.most_common(6)))
 
 

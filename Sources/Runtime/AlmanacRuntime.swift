@@ -87,7 +87,7 @@ public struct AlmanacRuntime: Sendable {
         public var maxConnections: Int
         /// Called with the port the server listens on once it does: with `port` 0 the kernel
         /// chooses a free one at the bind itself (nothing can take it between a choice and the
-        /// bind), and this says which.
+        /// bind), and this says which. Connections are accepted after it returns.
         public var onListening: (@Sendable (Int) async -> Void)?
 
         public init(
@@ -143,7 +143,7 @@ public struct AlmanacRuntime: Sendable {
                         availableConnectionsDelegate: MaximumAvailableConnections(api.maxConnections)
                     ),
                     onServerRunning: { [onListening = api.onListening] channel in
-                        await onListening?(channel.localAddress?.port ?? 0)
+                        if let port = channel.localAddress?.port { await onListening?(port) }
                     },
                     logger: logger
                 )

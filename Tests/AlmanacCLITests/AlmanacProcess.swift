@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import Synchronization
 
@@ -70,6 +71,9 @@ final class AlmanacProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // None of the test process's sockets (NIO's are not close-on-exec): the child lives as long
+        // as its test, and would keep a port probed or bound meanwhile, or a connection, open.
+        ChildProcess.closeDescriptorsFromThree(&actions)
         let executable = try Self.executable().path
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let cArguments = ([executable] + arguments).map { strdup($0) } + [nil]

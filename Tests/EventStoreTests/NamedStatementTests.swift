@@ -162,6 +162,10 @@ struct NamedStatementTests {
             // The pool's only connection: its session's lock timeout ends the parse below (5 s: the
             // caller is cancelled first even on a loaded machine).
             try await client.run("SET lock_timeout = '5s'", logger: logger)
+            var backend: Int32 = 0
+            for try await pid in try await client.run("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) {
+                backend = pid
+            }
             try await TestDatabase.withClient(url: url, poolSize: 1) { other in
                 try await other.withConnection { locker in
                     try await locker.run("BEGIN", logger: logger)
@@ -172,9 +176,17 @@ struct NamedStatementTests {
                     }
                     reader.cancel()
                     await #expect(throws: CancellationError.self) { try await reader.value }
-                    // The parse fails on the lock timeout, after its caller has gone.
-                    try await poll("the parse gave up", limit: .seconds(20)) {
-                        try await Self.lockWaiters(on: locker, logger: logger) == 0
+                    // The parse fails on the lock timeout, after its caller has gone, and its
+                    // connection is closed: its server process ends.
+                    try await poll("the connection of the failed preparation is closed", limit: .seconds(20)) {
+                        // The list of server processes is read once per transaction unless cleared.
+                        try await locker.run("SELECT pg_stat_clear_snapshot()", logger: logger)
+                        let rows = try await locker.run(
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = \(backend)",
+                            logger: logger
+                        )
+                        for try await count in rows.decode(Int64.self) { return count == 0 }
+                        return false
                     }
                     try await locker.run("ROLLBACK", logger: logger)
                 }

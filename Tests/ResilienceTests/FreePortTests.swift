@@ -2,9 +2,10 @@ import AlmanacTestSupport
 import Testing
 
 /// The ports private PostgreSQL clusters listen on are chosen before they are bound (PostgreSQL
-/// cannot be told to take any free port and say which; the tests' API servers can: port 0). A port from the kernel's ephemeral range can meanwhile become the source port of any
-/// outgoing connection of the tests running beside them, and the bind then fails ("Address already
-/// in use", seen once in a full run, in `DatabaseRestartTests`).
+/// cannot be told to take any free port and say which; the tests' API servers can: port 0). A
+/// port from the kernel's ephemeral range can meanwhile become the source port of any outgoing
+/// connection of the tests running beside them, and the bind then fails ("Address already in
+/// use", seen once in a full run, in `DatabaseRestartTests`).
 @Suite("Test support: free ports")
 struct FreePortTests {
     @Test("a free port is never one the kernel can give an outgoing connection")
@@ -21,9 +22,8 @@ struct FreePortTests {
         }
     }
 
-    /// A port is handed out once per process: two draws of one port in the tests running side
-    /// by side (a private cluster's and a server's) would collide. (The tests' API servers, which
-    /// met "Address already in use" in CI runs, now listen on port 0: `ListeningPort`.)
+    /// A port is handed out once per process: two clusters starting side by side on one drawn
+    /// port would collide.
     @Test func aPortIsHandedOutOncePerProcess() throws {
         guard freePortCandidates(outside: try #require(ephemeralPortRange())) != nil else { return }
         let ports = try (0..<300).map { _ in try freePort() }

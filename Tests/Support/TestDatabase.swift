@@ -62,15 +62,15 @@ public enum TestDatabase {
     }
 
     /// The open transactions that hold the cluster-wide gap-safe horizon back (those that took a
-    /// transaction id, oldest first): what a test waiting on `readAll` reports when its wait runs
+    /// transaction id, the oldest id first): what a test waiting on `readAll` reports when its wait runs
     /// out, so that a timeout on the shared cluster names its cause.
     public static func horizonHolders(_ store: EventStore) async -> String {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.client.run(
                 """
                 SELECT pid, coalesce(datname, ''), extract(epoch FROM now() - xact_start)::float8,
                        coalesce(state, ''), left(query, 120)
-                FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY xact_start LIMIT 3
+                FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 3
                 """,
                 logger: logger
             ).decode((Int32, String, Double, String, String).self)

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #elseif canImport(Musl)
-    import Musl
+    package import Musl
 #elseif canImport(Darwin)
-    import Darwin
+    package import Darwin
 #endif
 
 /// Runs a program to completion with posix_spawn and waitpid.
@@ -13,7 +13,7 @@ import Foundation
 /// Foundation's `Process.waitUntilExit` was seen to hang after `pg_ctl start` left a daemon
 /// behind; this waits for exactly the child and captures its output through a file. The child
 /// gets only standard input (`/dev/null`), output and error (the file), no other descriptor.
-enum ChildProcess {
+package enum ChildProcess {
     struct SpawnFailed: Error, CustomStringConvertible {
         var description: String
     }
@@ -71,10 +71,11 @@ enum ChildProcess {
             )
         }()
 
-    /// Makes the child close every descriptor from 3 up. Without glibc's action (an older libc),
-    /// marks this process's open descriptors from 3 up close-on-exec instead (a descriptor opened
-    /// by another thread in between can still be inherited).
-    private static func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t, sweep: Bool) {
+    /// Makes the child close every descriptor from 3 up (every spawn of this package's processes
+    /// and tests goes through it). Without glibc's action (an older libc), marks this process's
+    /// open descriptors from 3 up close-on-exec instead (a descriptor opened by another thread in
+    /// between can still be inherited).
+    package static func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t, sweep: Bool = false) {
         if !sweep, let addCloseFrom, addCloseFrom(&actions, 3) == 0 { return }
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         for descriptor in descriptors.compactMap({ Int32($0) }) where descriptor >= 3 {

@@ -56,12 +56,21 @@ extension PostgresConnection {
         let isPrepared = watch.isPrepared(Statement.name)
         do {
             let rows = try await watched(watch) {
-                try await self.execute(Prepared<Statement>(binds: query.binds), logger: logger, file: file, line: line)
+                let rows = try await self.execute(
+                    Prepared<Statement>(binds: query.binds),
+                    logger: logger,
+                    file: file,
+                    line: line
+                )
+                // Here, not in the caller: it holds even when the caller stopped waiting.
+                if !isPrepared { watch.markPrepared(Statement.name) }
+                return rows
             } orphaned: { error in
                 // The caller stopped waiting (cancelled) before the statement failed: the check
                 // below does not run for it, so it runs here, where the failure is known. (The
                 // connection went back to the pool with the statement in flight; left open, a
-                // failed preparation would fail the name on it for every later caller.)
+                // failed preparation would fail the name on it for every later caller. One caller
+                // that leases it before this close can still get the failure, or a lost connection.)
                 await self.closeIfNamedStatementUnusable(
                     after: error,
                     Statement.self,
@@ -69,7 +78,6 @@ extension PostgresConnection {
                     logger: logger
                 )
             }
-            if !isPrepared { watch.markPrepared(Statement.name) }
             return rows
         } catch {
             await closeIfNamedStatementUnusable(
