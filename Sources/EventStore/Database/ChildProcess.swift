@@ -71,8 +71,8 @@ package enum ChildProcess {
             )
         }()
 
-    /// Makes the child close every descriptor from 3 up (every spawn of this package's processes
-    /// and tests goes through it). Without glibc's action (an older libc), marks this process's
+    /// Makes the child close every descriptor from 3 up (the package's spawns that do not go
+    /// through Foundation's `Process`, which closes them itself, use it). Without glibc's action (an older libc), marks this process's
     /// open descriptors from 3 up close-on-exec instead (a descriptor opened by another thread in
     /// between can still be inherited).
     package static func closeDescriptorsFromThree(_ actions: inout posix_spawn_file_actions_t, sweep: Bool = false) {
